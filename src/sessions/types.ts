@@ -1,0 +1,74 @@
+/**
+ * Sessions (SPEC §5): one account = N active streams. A session is (sub, sid); it stays active while
+ * requests keep arriving. The store is the shared truth (Redis, Durable Object, memory); the guard in front
+ * of it adds the local lease and the outage policy and is what the app talks to.
+ */
+export type SessionPolicy = 'kick-oldest' | 'deny-new';
+
+export type AdmitOutcome =
+  /** this sid is (still) active */
+  | 'admitted'
+  /** this sid was kicked by a newer session of the account (kick-oldest) */
+  | 'replaced'
+  /** the account is at its limit and the policy is deny-new */
+  | 'denied'
+  /** the account was revoked after this token was issued */
+  | 'revoked';
+
+export interface AdmitRequest {
+  sub: string;
+  sid: string;
+  /** streams allowed for this account (token `max` or SESSION_MAX) */
+  max: number;
+  /** token `iat`, seconds: tokens issued before a revocation are refused */
+  iat: number;
+  /** test-only explicit time in ms; implementations use their own (Redis: server TIME) when absent */
+  now?: number;
+}
+
+export interface AdmitResult {
+  outcome: AdmitOutcome;
+  /** sids this admission kicked out (kick-oldest) */
+  kicked: string[];
+}
+
+export type SessionState = 'live' | 'idle' | 'replaced' | 'revoked';
+
+export interface SessionInfo {
+  sid: string;
+  /** ms since epoch of the last admitted request */
+  lastSeen: number;
+}
+
+export interface SessionStoreOptions {
+  policy: SessionPolicy;
+  /** seconds without a request before a session ends */
+  idleSeconds: number;
+  /** seconds a kicked sid (and a revocation mark) is remembered */
+  tombstoneSeconds: number;
+}
+
+/** The port every store implements; one contract suite (test/helpers/session-contract.ts) runs on each. */
+export interface SessionStore {
+  /** Admission and heartbeat in one atomic step. */
+  admit(req: AdmitRequest): Promise<AdmitResult>;
+  /** For refresh: is this session live, idle (expired), kicked or revoked? Writes nothing. */
+  state(req: { sub: string; sid: string; iat: number; now?: number }): Promise<SessionState>;
+  /** Ends every session of the account now and refuses tokens issued before now. */
+  revoke(sub: string, now?: number): Promise<{ revoked: number }>;
+  list(sub: string, now?: number): Promise<SessionInfo[]>;
+  /** Readiness: resolves when the store answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What the app calls: admission with lease and outage policy; throws ApiError (session_*, store_unavailable). */
+export interface SessionGuard {
+  admit(req: { sub: string; sid: string; max: number; iat: number }): Promise<void>;
+  /** Refresh allowed only for a live session (or idle within grace); throws ApiError otherwise. */
+  checkRefresh(req: { sub: string; sid: string; iat: number }): Promise<void>;
+  revoke(sub: string): Promise<{ revoked: number }>;
+  list(sub: string): Promise<SessionInfo[]>;
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
