@@ -1,0 +1,226 @@
+/**
+ * Node entry: builds the deps from the environment (the one place that reads it) and serves createApp
+ * with @hono/node-server. SIGTERM/SIGINT drain: stop accepting, let in-flight requests finish (bounded),
+ * close the store and the origin pool, exit 0.
+ */
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { JWK } from 'jose';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { type AppDeps, createApp } from './app.ts';
+import { createTokenIssuer, type TokenIssuer } from './auth/issue.ts';
+import { createLocalKeys, createRemoteKeys, type VerificationKeys } from './auth/keys.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { type Config, ConfigError, parseConfig } from './config.ts';
+import { createDelivery } from './delivery/index.ts';
+import { createNodeOriginFetch } from './delivery/node-fetch.ts';
+import { createLogger, errorFields, type Logger } from './log.ts';
+import { promMetrics } from './prom.ts';
+import { createSessionGuard } from './sessions/guard.ts';
+import { MemorySessionStore } from './sessions/memory.ts';
+import { RedisSessionStore } from './sessions/redis.ts';
+import { createRedisClient } from './sessions/redis-client.ts';
+import type { SessionStore } from './sessions/types.ts';
+
+/** Server-side bounds against slow and idle clients (documented in the README). */
+export const SERVER_LIMITS = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 65_000,
+  maxHeaderSize: 32 * 1024,
+  maxConnections: 20_000,
+  drainMs: 10_000,
+};
+
+export interface NodeGateway {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function buildKeys(config: Config, issuer: TokenIssuer | undefined): Promise<VerificationKeys> {
+  const local: JWK[] = [];
+  if (config.jwtPublicJwks !== undefined) {
+    const set = config.jwtPublicJwks as { keys?: unknown };
+    if (!Array.isArray(set?.keys)) throw new ConfigError(['JWT_PUBLIC_JWKS: must be {"keys":[…]}']);
+    local.push(...(set.keys as JWK[]));
+  }
+  if (issuer && !local.some((k) => k.kid === issuer.publicJwk.kid)) local.push(issuer.publicJwk);
+  try {
+    return config.jwksUrl ? createRemoteKeys(config.jwksUrl, local) : createLocalKeys(local);
+  } catch (err) {
+    throw new ConfigError([`JWT_PUBLIC_JWKS: ${(err as Error).message}`]);
+  }
+}
+
+export async function buildIssuer(
+  config: Config,
+  clock: Clock = systemClock,
+): Promise<TokenIssuer | undefined> {
+  if (config.jwtPrivateJwk === undefined) return undefined;
+  try {
+    return await createTokenIssuer({
+      privateJwk: config.jwtPrivateJwk,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      clock,
+    });
+  } catch (err) {
+    throw new ConfigError([`JWT_PRIVATE_JWK: ${(err as Error).message.replace(/^JWT_PRIVATE_JWK: /, '')}`]);
+  }
+}
+
+function buildStore(config: Config): SessionStore {
+  const opts = {
+    policy: config.sessionPolicy,
+    idleSeconds: config.sessionIdle,
+    tombstoneSeconds: config.tokenMaxTtl + config.refreshGrace + config.tokenLeeway,
+  };
+  if (!config.redisUrl && config.redisClusterNodes.length === 0) return new MemorySessionStore(opts);
+  const client = createRedisClient({
+    ...(config.redisUrl ? { url: config.redisUrl } : { clusterNodes: config.redisClusterNodes }),
+    commandTimeoutMs: config.storeTimeoutMs,
+  });
+  return new RedisSessionStore(client, opts);
+}
+
+export type GatewayDeps = Omit<AppDeps, 'peerAddress'> & { close(): Promise<void> };
+
+/** Everything createApp needs on Node, from a parsed config. Tests pass a manual clock. */
+export async function buildGatewayDeps(
+  config: Config,
+  opts: { clock?: Clock; logger?: Logger; registry?: Registry } = {},
+): Promise<GatewayDeps> {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? createLogger({ level: config.logLevel, base: { service: 'gateway' } });
+  const registry = opts.registry ?? new Registry();
+  const metrics = promMetrics(registry);
+  const issuer = await buildIssuer(config, clock);
+  const keys = await buildKeys(config, issuer);
+  const sessions = createSessionGuard({
+    store: buildStore(config),
+    clock,
+    leaseMs: config.sessionLeaseMs,
+    idleSeconds: config.sessionIdle,
+    refreshGraceSeconds: config.refreshGrace,
+    failure: config.storeFailure,
+    storeTimeoutMs: config.storeTimeoutMs,
+    metrics,
+    logger,
+  });
+  const delivery = createDelivery({
+    origins: config.origins,
+    mode: config.originMode,
+    fetch: createNodeOriginFetch({
+      connectTimeoutMs: config.originConnectTimeoutMs,
+      firstByteTimeoutMs: config.originFirstByteTimeoutMs,
+    }),
+    clock,
+    metrics,
+    logger,
+    originSecret: config.originSecret,
+    channelKeys: config.channelKeys,
+    keyPeriod: config.keyPeriod,
+    cache: {
+      maxBytes: config.segmentCacheBytes,
+      maxObjectBytes: config.segmentCacheObjectMaxBytes,
+      segmentTtlMs: config.segmentCacheTtl * 1000,
+      playlistTtlMs: 1000,
+    },
+    timeouts: { connectMs: config.originConnectTimeoutMs, firstByteMs: config.originFirstByteTimeoutMs },
+    healthIntervalMs: config.originHealthIntervalMs,
+  });
+  return {
+    config,
+    clock,
+    logger,
+    metrics,
+    keys,
+    issuer,
+    sessions,
+    delivery,
+    metricsText: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    close: async () => {
+      await Promise.allSettled([delivery.close(), sessions.close()]);
+    },
+  };
+}
+
+/** Builds and starts a gateway from an environment-shaped record; used by main() and by tests/bench. */
+export async function startNodeGateway(
+  env: Record<string, string | undefined>,
+  logger?: Logger,
+): Promise<NodeGateway> {
+  const config = parseConfig(env);
+  const log = logger ?? createLogger({ level: config.logLevel, base: { service: 'gateway' } });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const deps = await buildGatewayDeps(config, { logger: log, registry });
+  const app = createApp({ ...deps, peerAddress: (c) => getConnInfo(c).remote.address });
+
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    serverOptions: {
+      headersTimeout: SERVER_LIMITS.headersTimeoutMs,
+      requestTimeout: SERVER_LIMITS.requestTimeoutMs,
+      keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
+      maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
+    },
+  });
+  server.maxConnections = SERVER_LIMITS.maxConnections;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  log.info('gateway listening', { port, host: config.host, origins: config.origins.length });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    close: () => {
+      closing ??= (async () => {
+        const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
+        const timer = setTimeout(() => {
+          if ('closeAllConnections' in server) server.closeAllConnections();
+        }, SERVER_LIMITS.drainMs);
+        await drained;
+        clearTimeout(timer);
+        await deps.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let gw: NodeGateway;
+  try {
+    gw = await startNodeGateway(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`gateway: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ base: { service: 'gateway' } });
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      logger.info('draining', { signal: sig });
+      gw.close().then(
+        () => process.exit(0),
+        (err) => {
+          logger.error('shutdown failed', errorFields(err));
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+if (import.meta.main) await main();
