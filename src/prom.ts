@@ -11,13 +11,23 @@ export function promMetrics(registry: Registry): Metrics {
     counter(def: CounterDef) {
       const m =
         existing<Counter>(def.name) ??
-        new Counter({ name: def.name, help: def.help, labelNames: [...(def.labelNames ?? [])], registers: [registry] });
+        new Counter({
+          name: def.name,
+          help: def.help,
+          labelNames: [...(def.labelNames ?? [])],
+          registers: [registry],
+        });
       return { inc: (labels, value = 1) => (labels ? m.inc(labels, value) : m.inc(value)) };
     },
     gauge(def: CounterDef) {
       const m =
         existing<Gauge>(def.name) ??
-        new Gauge({ name: def.name, help: def.help, labelNames: [...(def.labelNames ?? [])], registers: [registry] });
+        new Gauge({
+          name: def.name,
+          help: def.help,
+          labelNames: [...(def.labelNames ?? [])],
+          registers: [registry],
+        });
       return {
         set: (value, labels) => (labels ? m.set(labels, value) : m.set(value)),
         inc: (labels, value = 1) => (labels ? m.inc(labels, value) : m.inc(value)),

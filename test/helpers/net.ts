@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 
 /** An ephemeral TCP port on loopback that was free a moment ago. */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -42,5 +42,7 @@ export async function waitFor<T>(
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
   }
-  throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${lastErr ? `: ${String(lastErr)}` : ''}`);
+  throw new Error(
+    `timed out waiting for ${opts.what ?? 'condition'}${lastErr ? `: ${String(lastErr)}` : ''}`,
+  );
 }
