@@ -3,6 +3,8 @@
  * with @hono/node-server. SIGTERM/SIGINT drain: stop accepting, let in-flight requests finish (bounded),
  * close the store and the origin pool, exit 0.
  */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -15,6 +17,7 @@ import { type Clock, systemClock } from './clock.ts';
 import { type Config, ConfigError, parseConfig } from './config.ts';
 import { createDelivery } from './delivery/index.ts';
 import { createNodeOriginFetch } from './delivery/node-fetch.ts';
+import { demoRoutes } from './demo/routes.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
 import { promMetrics } from './prom.ts';
 import { createSessionGuard } from './sessions/guard.ts';
@@ -22,6 +25,8 @@ import { MemorySessionStore } from './sessions/memory.ts';
 import { RedisSessionStore } from './sessions/redis.ts';
 import { createRedisClient } from './sessions/redis-client.ts';
 import type { SessionStore } from './sessions/types.ts';
+
+const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 
 /** Server-side bounds against slow and idle clients (documented in the README). */
 export const SERVER_LIMITS = {
@@ -157,7 +162,13 @@ export async function startNodeGateway(
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const deps = await buildGatewayDeps(config, { logger: log, registry });
-  const app = createApp({ ...deps, peerAddress: (c) => getConnInfo(c).remote.address });
+  const app = createApp({
+    ...deps,
+    peerAddress: (c) => getConnInfo(c).remote.address,
+    extraRoutes: (routes) => {
+      if (config.devMode) demoRoutes(routes, () => readFile(HLS_JS, 'utf8'));
+    },
+  });
 
   const server = createAdaptorServer({
     fetch: app.fetch,
