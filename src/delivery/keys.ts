@@ -39,7 +39,11 @@ const cache = new Map<string, Promise<Uint8Array>>();
 const CACHE_MAX = 4096;
 
 /** The 16-byte content key of `{channel}/{period}` under one secret version; memoised (bounded). */
-export function deriveChannelKey(secret: ChannelKeySecret, channel: string, period: number): Promise<Uint8Array> {
+export function deriveChannelKey(
+  secret: ChannelKeySecret,
+  channel: string,
+  period: number,
+): Promise<Uint8Array> {
   const id = `${secret.version}\u0000${bytesToHex(secret.secret)}\u0000${channel}/${period}`;
   let hit = cache.get(id);
   if (!hit) {

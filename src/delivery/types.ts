@@ -5,8 +5,10 @@
 
 /** One attempt at one origin. Implementations enforce the connect and first-byte bounds and reject with
  * an `OriginFetchError` whose `code` failover decides on. */
-export type OriginFetch = (url: string, init: { method: 'GET' | 'HEAD'; headers: Headers; signal?: AbortSignal }) =>
-  Promise<Response>;
+export type OriginFetch = (
+  url: string,
+  init: { method: 'GET' | 'HEAD'; headers: Headers; signal?: AbortSignal },
+) => Promise<Response>;
 
 export type OriginFailure = 'connect' | 'reset' | 'timeout' | 'status' | 'body';
 
