@@ -28,23 +28,37 @@ export interface AdmitRequest {
 
 export interface AdmitResult {
   outcome: AdmitOutcome;
+  /** true when this call started the session (it was not live before); false for a heartbeat */
+  started: boolean;
   /** sids this admission kicked out (kick-oldest) */
   kicked: string[];
 }
 
-export type SessionState = 'live' | 'idle' | 'replaced' | 'revoked';
+/**
+ * What refresh needs to know about a session:
+ * - `live`: seen within `idleSeconds`;
+ * - `idle`: not live, but seen within `idleSeconds + refreshGraceSeconds` (a paused player may still refresh);
+ * - `ended`: no trace (never admitted, or idle for longer than that);
+ * - `replaced` / `revoked`: kicked by a newer session / refused by a revocation of the account.
+ */
+export type SessionState = 'live' | 'idle' | 'ended' | 'replaced' | 'revoked';
 
 export interface SessionInfo {
   sid: string;
-  /** ms since epoch of the last admitted request */
+  /** ms since epoch of the last admission or heartbeat, at one-second resolution */
   lastSeen: number;
 }
 
 export interface SessionStoreOptions {
   policy: SessionPolicy;
-  /** seconds without a request before a session ends */
+  /** seconds without a request before a session stops counting against the limit (SESSION_IDLE) */
   idleSeconds: number;
-  /** seconds a kicked sid (and a revocation mark) is remembered */
+  /** seconds an idle session is still remembered so its token can be refreshed (REFRESH_GRACE) */
+  refreshGraceSeconds: number;
+  /**
+   * seconds a kicked sid and a revocation mark are remembered: at least TOKEN_MAX_TTL + REFRESH_GRACE +
+   * TOKEN_LEEWAY, so every token they refuse has expired beyond refresh before they are forgotten
+   */
   tombstoneSeconds: number;
 }
 
@@ -52,10 +66,14 @@ export interface SessionStoreOptions {
 export interface SessionStore {
   /** Admission and heartbeat in one atomic step. */
   admit(req: AdmitRequest): Promise<AdmitResult>;
-  /** For refresh: is this session live, idle (expired), kicked or revoked? Writes nothing. */
+  /** For refresh: is this session live, idle, ended, kicked or revoked? Writes nothing. */
   state(req: { sub: string; sid: string; iat: number; now?: number }): Promise<SessionState>;
-  /** Ends every session of the account now and refuses tokens issued before now. */
+  /**
+   * Ends every session of the account now and refuses tokens issued before now (`iat * 1000 < revokedAt`:
+   * a token issued in the same second as the revocation is refused too). Returns how many were live.
+   */
   revoke(sub: string, now?: number): Promise<{ revoked: number }>;
+  /** The live sessions of an account, oldest first. */
   list(sub: string, now?: number): Promise<SessionInfo[]>;
   /** Readiness: resolves when the store answers. */
   ping(): Promise<void>;
@@ -65,7 +83,10 @@ export interface SessionStore {
 /** What the app calls: admission with lease and outage policy; throws ApiError (session_*, store_unavailable). */
 export interface SessionGuard {
   admit(req: { sub: string; sid: string; max: number; iat: number }): Promise<void>;
-  /** Refresh allowed only for a live session (or idle within grace); throws ApiError otherwise. */
+  /**
+   * Refresh allowed for a live session or an idle one within the refresh grace; throws ApiError
+   * session_replaced / session_revoked, token_expired when the session has ended, store_unavailable.
+   */
   checkRefresh(req: { sub: string; sid: string; iat: number }): Promise<void>;
   revoke(sub: string): Promise<{ revoked: number }>;
   list(sub: string): Promise<SessionInfo[]>;
