@@ -1,0 +1,157 @@
+/**
+ * The ffmpeg command line of one channel run: the SPEC §7 alignment recipe, on the epoch-locked timeline of
+ * timeline.ts. Both encoders share GOP and segment settings; only decode/scale/encode differ (the seed's hybrid
+ * NVENC pipeline, or libx264 on the CPU).
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PROTOCOL_WHITELIST } from './channel-request.ts';
+import type { Profile } from './profiles.ts';
+import { boundarySelectExpr, feedSecondsOfUtc, PTS_WRAP_ARG, PTS_WRAP_SECONDS } from './timeline.ts';
+
+export type Encoder = 'nvenc' | 'libx264';
+
+export interface RunSpec {
+  input: string;
+  profile: Profile;
+  encoder: Encoder;
+  /** node clock at spawn (ms): picks the PTS epoch, and stamps file inputs */
+  nowMs: number;
+  /** where ffmpeg writes unfinished segments (same filesystem as the served directory) */
+  workDir: string;
+  /** prefix of this run's segment files */
+  runId: string;
+}
+
+/** fd on which the segment muxer writes its csv list (stdout carries -progress, stderr the log) */
+export const SEGMENT_LIST_FD = 3;
+
+export function segmentPattern(spec: RunSpec): string {
+  return join(spec.workDir, `${spec.runId}-%06d.ts`);
+}
+
+/**
+ * Input options: live inputs keep their (UTC-stamped) timestamps, one epoch up (see timeline.ts); a looped
+ * file has no UTC stamps, so its timeline is shifted to the node's clock instead. Only the protocols of the
+ * input's own scheme may be opened.
+ */
+function inputArgs(spec: RunSpec): string[] {
+  const url = new URL(spec.input);
+  const whitelist = ['-protocol_whitelist', PROTOCOL_WHITELIST[url.protocol] ?? 'none'];
+  if (url.protocol === 'file:') {
+    const offset = (PTS_WRAP_SECONDS + feedSecondsOfUtc(spec.nowMs)).toFixed(6);
+    return [
+      ...whitelist,
+      '-re',
+      '-stream_loop',
+      '-1',
+      '-itsoffset',
+      offset,
+      '-copyts',
+      '-i',
+      fileURLToPath(url),
+    ];
+  }
+  let input = spec.input;
+  if (url.protocol === 'udp:') {
+    // Survive a burst without aborting; give up (and let the supervisor restart) after 10 s without data.
+    if (!url.searchParams.has('overrun_nonfatal')) url.searchParams.set('overrun_nonfatal', '1');
+    if (!url.searchParams.has('timeout')) url.searchParams.set('timeout', '10000000');
+    input = url.toString();
+  }
+  // a second of probing is plenty for a TS feed and shortens the time to the first segment
+  return [...whitelist, '-analyzeduration', '1000000', '-itsoffset', PTS_WRAP_ARG, '-copyts', '-i', input];
+}
+
+function videoArgs(spec: RunSpec): string[] {
+  const p = spec.profile;
+  const d = p.segmentSeconds;
+  const select = `select='${boundarySelectExpr(d, spec.nowMs / 1000)}'`;
+  const rate = ['-b:v', p.videoBitrate, '-maxrate', p.videoBitrate, '-bufsize', bufsize(p.videoBitrate)];
+  // A cap well above D: forced keyframes cut the segments, the encoder must not add any of its own.
+  const gop = String(Math.round(2 * d * p.fps));
+  const common = ['-force_key_frames', `expr:gte(t,n_forced*${d})`, '-g', gop];
+  if (spec.encoder === 'nvenc') {
+    return [
+      '-vf',
+      `${select},scale_cuda=${p.width}:${p.height}`,
+      '-c:v',
+      'h264_nvenc',
+      '-preset',
+      p.nvencPreset,
+      ...rate,
+      '-no-scenecut',
+      '1',
+      '-forced-idr',
+      '1',
+      ...common,
+    ];
+  }
+  return [
+    '-vf',
+    `${select},scale=${p.width}:${p.height}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    p.x264Preset,
+    '-pix_fmt',
+    'yuv420p',
+    ...rate,
+    '-sc_threshold',
+    '0',
+    ...common,
+  ];
+}
+
+function bufsize(bitrate: string): string {
+  const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(bitrate);
+  if (!m) return bitrate;
+  return `${Number(m[1]) * 2}${m[2]}`;
+}
+
+export function channelArgs(spec: RunSpec): string[] {
+  const d = spec.profile.segmentSeconds;
+  const hw = spec.encoder === 'nvenc' ? ['-hwaccel', 'cuda', '-hwaccel_output_format', 'cuda'] : [];
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-nostats',
+    '-progress',
+    'pipe:1',
+    ...hw,
+    ...inputArgs(spec),
+    '-map',
+    '0:v:0',
+    '-map',
+    '0:a:0?',
+    ...videoArgs(spec),
+    '-af',
+    `aselect='${boundarySelectExpr(d, spec.nowMs / 1000)}'`,
+    '-fps_mode',
+    'passthrough',
+    // keep the feed's exact frame times (the default encoder time base is 1/fps and would round them)
+    '-enc_time_base:v',
+    '1/90000',
+    '-c:a',
+    'aac',
+    '-b:a',
+    spec.profile.audioBitrate,
+    '-ac',
+    '2',
+    '-f',
+    'segment',
+    '-segment_time',
+    '0.01',
+    '-segment_format',
+    'mpegts',
+    '-segment_format_options',
+    'mpegts_copyts=1',
+    '-segment_list',
+    `pipe:${SEGMENT_LIST_FD}`,
+    '-segment_list_type',
+    'csv',
+    segmentPattern(spec),
+  ];
+}

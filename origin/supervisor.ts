@@ -1,0 +1,325 @@
+/**
+ * Keeps one channel's ffmpeg running: every spawn goes through the staggered start queue; csv rows are judged
+ * by the timeline rule and published; a crash or lost input restarts it with capped exponential backoff; a
+ * feed jump or an ageing run replaces it at once; a stop is graceful, then forced.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Clock } from '../src/clock.ts';
+import type { ChannelKeySecret } from '../src/delivery/keys.ts';
+import { errorFields, type Logger } from '../src/log.ts';
+import { ChannelRun } from './channel-run.ts';
+import type { Encoder } from './ffmpeg-args.ts';
+import { type ChannelState, type OriginMetrics, type RestartReason, setChannelState } from './metrics.ts';
+import type { Profile } from './profiles.ts';
+import type { Progress } from './progress.ts';
+import { Publisher } from './publisher.ts';
+import type { StartQueue } from './start-queue.ts';
+import { judgeRow, MAX_RUN_SECONDS, parseSegmentRow } from './timeline.ts';
+
+export interface ChannelDefinition {
+  id: string;
+  input: string;
+  profile: string;
+  encrypt: boolean;
+  watermark: boolean;
+  createdAt: string;
+}
+
+export interface SupervisorDeps {
+  def: ChannelDefinition;
+  profile: Profile;
+  encoder: Encoder;
+  dataDir: string;
+  queue: StartQueue;
+  clock: Clock;
+  metrics: OriginMetrics;
+  logger: Logger;
+  encryption?: { secret: ChannelKeySecret; keyPeriod: number };
+  ffmpeg?: string;
+  stopGraceMs?: number;
+  maxRunSeconds?: number;
+}
+
+const BACKOFF_BASE_MS = 1_000;
+const BACKOFF_MAX_MS = 30_000;
+const LOG_ROTATE_BYTES = 5 * 1024 * 1024;
+
+interface RunState {
+  run: ChannelRun;
+  first: boolean;
+  /** false once the run is being stopped or replaced: its remaining rows are not published */
+  accepting: boolean;
+  replaceReason?: RestartReason;
+  rotation: NodeJS.Timeout;
+  /** publishing is sequential per channel */
+  chain: Promise<void>;
+  lastDrop: number;
+  lastDup: number;
+}
+
+export class ChannelSupervisor {
+  readonly def: ChannelDefinition;
+  readonly profile: Profile;
+  private readonly deps: SupervisorDeps;
+  private readonly publisher: Publisher;
+  private readonly workDir: string;
+  private readonly log: Logger;
+  private logFile: WriteStream | undefined;
+  private current: RunState | undefined;
+  private runCount = 0;
+  private backoff: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private stopping = false;
+  private stopped: Promise<void> | undefined;
+  private resolveStopped: (() => void) | undefined;
+
+  state: ChannelState = 'queued';
+  restarts = 0;
+  lastError: { message: string; at: string } | undefined;
+  startedAt: number | undefined;
+  lastSegmentAt: number | undefined;
+  segments = 0;
+  progress: Progress | undefined;
+
+  constructor(deps: SupervisorDeps) {
+    this.deps = deps;
+    this.def = deps.def;
+    this.profile = deps.profile;
+    this.log = deps.logger.child({ channel: deps.def.id });
+    this.workDir = join(deps.dataDir, 'work', deps.def.id);
+    this.publisher = new Publisher({
+      channel: deps.def.id,
+      liveDir: join(deps.dataDir, 'live', deps.def.id),
+      segmentSeconds: deps.profile.segmentSeconds,
+      listSize: deps.profile.listSize,
+      ...(deps.encryption ? { encryption: deps.encryption } : {}),
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.current?.run.pid;
+  }
+
+  get lastSequence(): number | undefined {
+    return this.publisher.lastSequence;
+  }
+
+  /** Restores what the channel already published, opens its log and queues its first start. */
+  async begin(): Promise<void> {
+    await mkdir(join(this.deps.dataDir, 'logs'), { recursive: true });
+    await this.publisher.restore();
+    const logPath = join(this.deps.dataDir, 'logs', `${this.def.id}.log`);
+    const size = await stat(logPath).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (size > LOG_ROTATE_BYTES) await rename(logPath, `${logPath}.1`);
+    this.logFile = createWriteStream(logPath, { flags: 'a' });
+    this.enqueue();
+  }
+
+  /** Stops the channel for good: out of the queue, ffmpeg terminated, nothing more published. */
+  stop(): Promise<void> {
+    if (this.stopped) return this.stopped;
+    this.stopping = true;
+    this.setState('stopping');
+    this.deps.queue.remove(this.def.id);
+    clearTimeout(this.backoff);
+    this.stopped = new Promise<void>((resolve) => {
+      this.resolveStopped = resolve;
+    }).then(() => new Promise<void>((resolve) => (this.logFile ? this.logFile.end(resolve) : resolve())));
+    const cur = this.current;
+    if (cur) {
+      cur.accepting = false;
+      void cur.run.terminate(this.deps.stopGraceMs ?? 5_000);
+    } else this.resolveStopped?.();
+    return this.stopped;
+  }
+
+  /** Deletes the channel's served files and scratch space (after `stop`). */
+  async removeFiles(): Promise<void> {
+    await this.publisher.removeAll();
+    await rm(this.workDir, { recursive: true, force: true });
+  }
+
+  private setState(state: ChannelState): void {
+    this.state = state;
+    setChannelState(this.deps.metrics, this.def.id, state);
+  }
+
+  private enqueue(): void {
+    if (this.stopping) return;
+    this.setState('queued');
+    this.deps.queue.enqueue(this.def.id, () => void this.spawn());
+  }
+
+  private async spawn(): Promise<void> {
+    if (this.stopping) return;
+    // the moment the queue released this start: what the stagger is measured on
+    this.startedAt = this.deps.clock.now();
+    this.setState('starting');
+    try {
+      await rm(this.workDir, { recursive: true, force: true });
+      await mkdir(this.workDir, { recursive: true });
+    } catch (err) {
+      this.fail(`cannot prepare ${this.workDir}: ${(err as Error).message}`);
+      return;
+    }
+    if (this.stopping) {
+      this.resolveStopped?.();
+      return;
+    }
+    const runId = `r${++this.runCount}`;
+    const now = this.deps.clock.now();
+    const spec = {
+      input: this.def.input,
+      profile: this.profile,
+      encoder: this.deps.encoder,
+      nowMs: now,
+      workDir: this.workDir,
+      runId,
+    };
+    // the callbacks only fire after the process has started, by when `state` is assigned
+    let state: RunState;
+    const run = new ChannelRun(spec, {
+      ffmpeg: this.deps.ffmpeg ?? 'ffmpeg',
+      log: this.logFile!,
+      startedAt: now,
+      events: {
+        onProgress: (p) => this.onProgress(state, p),
+        onSegmentLine: (line) => {
+          state.chain = state.chain.then(() => this.onSegmentLine(state, line));
+        },
+        onExit: (r) => {
+          state.chain = state.chain.then(() => this.onExit(state, r));
+        },
+      },
+    });
+    state = {
+      run,
+      first: true,
+      accepting: true,
+      chain: Promise.resolve(),
+      lastDrop: 0,
+      lastDup: 0,
+      rotation: setTimeout(
+        () => this.replace(state, 'rotation', 'run rotated before one PTS epoch'),
+        (this.deps.maxRunSeconds ?? MAX_RUN_SECONDS) * 1000,
+      ),
+    };
+    this.current = state;
+    this.log.info('ffmpeg started', { run: runId, pid: state.run.pid });
+  }
+
+  private onProgress(s: RunState, p: Progress): void {
+    this.progress = p;
+    const m = this.deps.metrics;
+    const channel = this.def.id;
+    if (Number.isFinite(p.fps)) m.channelFps.set({ channel }, p.fps);
+    if (Number.isFinite(p.speed)) m.channelSpeed.set({ channel }, p.speed);
+    if (p.dropFrames > s.lastDrop) m.channelDroppedFrames.inc({ channel }, p.dropFrames - s.lastDrop);
+    if (p.dupFrames > s.lastDup) m.channelDuplicatedFrames.inc({ channel }, p.dupFrames - s.lastDup);
+    if (Number.isFinite(p.dropFrames)) s.lastDrop = p.dropFrames;
+    if (Number.isFinite(p.dupFrames)) s.lastDup = p.dupFrames;
+  }
+
+  private async onSegmentLine(s: RunState, line: string): Promise<void> {
+    const row = parseSegmentRow(line);
+    const ownFile = row && new RegExp(`^${s.run.spec.runId}-\\d{6}\\.ts$`).test(row.file);
+    if (!row || !ownFile) {
+      this.log.warn('unexpected segment list line', { line: line.slice(0, 200) });
+      return;
+    }
+    const file = join(this.workDir, row.file);
+    if (!s.accepting) return;
+    const verdict = judgeRow(row, {
+      first: s.first,
+      segmentSeconds: this.profile.segmentSeconds,
+      lastSeq: this.publisher.lastSequence,
+      nowMs: this.deps.clock.now(),
+    });
+    s.first = false;
+    if (verdict.kind !== 'publish') {
+      await rm(file, { force: true });
+      if (verdict.kind === 'resync') this.replace(s, 'resync', `feed jumped: ${verdict.reason}`);
+      else if (verdict.kind === 'drop')
+        this.log.debug('segment dropped', { reason: verdict.reason, seq: verdict.seq });
+      return;
+    }
+    try {
+      await this.publisher.publish({
+        seq: verdict.seq,
+        utcStart: verdict.utcStart,
+        duration: verdict.duration,
+        file,
+      });
+    } catch (err) {
+      this.log.error('publish failed', { seq: verdict.seq, ...errorFields(err) });
+      this.noteError(`publish of ${verdict.seq} failed: ${(err as Error).message}`);
+      await rm(file, { force: true });
+      return;
+    }
+    this.segments++;
+    this.failures = 0;
+    this.lastSegmentAt = this.deps.clock.now();
+    if (this.state === 'starting') this.setState('running');
+    this.deps.metrics.channelSegments.inc({ channel: this.def.id });
+    this.deps.metrics.channelSequence.set({ channel: this.def.id }, verdict.seq);
+  }
+
+  /** Ends a healthy run on purpose; its exit re-queues the channel at once (no backoff). */
+  private replace(s: RunState, reason: RestartReason, message: string): void {
+    if (!s.accepting) return;
+    s.accepting = false;
+    s.replaceReason = reason;
+    this.noteError(message);
+    this.log.warn('replacing ffmpeg run', { reason, message });
+    void s.run.terminate(this.deps.stopGraceMs ?? 5_000);
+  }
+
+  private async onExit(
+    s: RunState,
+    r: { code: number | null; signal: NodeJS.Signals | null; lastLogLine: string | undefined },
+  ): Promise<void> {
+    clearTimeout(s.rotation);
+    if (this.current === s) this.current = undefined;
+    await this.removeRunFiles(s.run.spec.runId);
+    this.progress = undefined;
+    if (this.stopping) {
+      this.resolveStopped?.();
+      return;
+    }
+    this.restarts++;
+    const reason: RestartReason = s.replaceReason ?? 'exit';
+    this.deps.metrics.channelRestarts.inc({ channel: this.def.id, reason });
+    if (s.replaceReason) {
+      this.enqueue();
+      return;
+    }
+    const how = r.code === null ? `killed by ${r.signal ?? 'a spawn error'}` : `exited with code ${r.code}`;
+    this.fail(`ffmpeg ${how}${r.code !== null && r.lastLogLine ? `: ${r.lastLogLine.slice(0, 300)}` : ''}`);
+  }
+
+  /** Records a failure and schedules a restart after a capped exponential backoff. */
+  private fail(message: string): void {
+    this.failures++;
+    this.noteError(message);
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 1));
+    this.log.warn('ffmpeg failed; restarting', { message, delayMs: delay, restarts: this.restarts });
+    this.setState('restarting');
+    this.backoff = setTimeout(() => this.enqueue(), delay);
+  }
+
+  private noteError(message: string): void {
+    this.lastError = { message, at: new Date(this.deps.clock.now()).toISOString() };
+  }
+
+  private async removeRunFiles(runId: string): Promise<void> {
+    const names = await readdir(this.workDir).catch(() => [] as string[]);
+    await Promise.all(
+      names.filter((n) => n.startsWith(`${runId}-`)).map((n) => rm(join(this.workDir, n), { force: true })),
+    );
+  }
+}
