@@ -13,9 +13,10 @@
 import { LRUCache } from 'lru-cache';
 import { type Clock, systemClock } from '../clock.ts';
 import { ApiError, type ErrorCode } from '../errors.ts';
-import { errorFields, type Logger, silentLogger } from '../log.ts';
+import { type Logger, silentLogger } from '../log.ts';
 import { type Metrics, noopMetrics } from '../metrics.ts';
-import { type SessionMetrics, type StoreOp, sessionMetrics } from './guard-metrics.ts';
+import { type SessionMetrics, sessionMetrics } from './guard-metrics.ts';
+import { StoreCalls } from './store-calls.ts';
 import type { AdmitRequest, AdmitResult, SessionGuard, SessionInfo, SessionStore } from './types.ts';
 import { checkIat, checkId, checkMax, SessionInputError } from './validate.ts';
 
@@ -61,13 +62,6 @@ const REFUSALS = {
   revoked: 'session_revoked',
 } as const;
 
-class StoreTimeoutError extends Error {
-  constructor(op: StoreOp, ms: number) {
-    super(`session store ${op} did not answer within ${ms} ms`);
-    this.name = 'StoreTimeoutError';
-  }
-}
-
 export function createSessionGuard(opts: SessionGuardOptions): SessionGuard {
   return new LeasedSessionGuard(opts);
 }
@@ -78,15 +72,10 @@ class LeasedSessionGuard implements SessionGuard {
   readonly #leaseMs: number;
   readonly #idleMs: number;
   readonly #failure: 'open' | 'closed';
-  readonly #timeoutMs: number;
   readonly #table: LRUCache<string, LocalSession>;
   readonly #m: SessionMetrics;
-  readonly #logger: Logger;
-  readonly #logIntervalMs: number;
+  readonly #calls: StoreCalls;
   #lastPurge = 0;
-  #storeDown = false;
-  #lastOutageLog = -Infinity;
-  #suppressed = 0;
 
   constructor(o: SessionGuardOptions) {
     for (const [name, v] of [
@@ -104,10 +93,15 @@ class LeasedSessionGuard implements SessionGuard {
     this.#leaseMs = o.leaseMs;
     this.#idleMs = o.idleSeconds * 1000;
     this.#failure = o.failure;
-    this.#timeoutMs = o.storeTimeoutMs;
     this.#m = sessionMetrics(o.metrics ?? noopMetrics);
-    this.#logger = o.logger ?? silentLogger;
-    this.#logIntervalMs = o.outageLogIntervalMs ?? 10_000;
+    this.#calls = new StoreCalls({
+      timeoutMs: o.storeTimeoutMs,
+      metrics: this.#m,
+      logger: o.logger ?? silentLogger,
+      clock: this.#clock,
+      policy: o.failure,
+      logIntervalMs: o.outageLogIntervalMs ?? 10_000,
+    });
     this.#table = new LRUCache({
       max: o.maxLocalSessions ?? 100_000,
       ttl: Math.max(1, this.#idleMs + this.#leaseMs),
@@ -149,17 +143,15 @@ class LeasedSessionGuard implements SessionGuard {
     const local = this.#table.get(sub + SEP + sid);
     let state: Awaited<ReturnType<SessionStore['state']>>;
     try {
-      state = await this.#call('state', () => this.#store.state({ sub, sid, iat }));
+      state = await this.#calls.run('state', () => this.#store.state({ sub, sid, iat }));
     } catch (err) {
-      this.#noteOutage('state', err);
       if (this.#failure === 'open' || this.#playingLocally(local)) {
         this.#m.bypass.inc({ policy: this.#failure });
         return;
       }
       throw this.#unavailable(err);
     }
-    // an idle session may refresh within the grace: it still holds a valid (or just expired) token that
-    // could re-admit it anyway, and a paused player should not have to sign in again
+    // idle: a paused player may refresh within REFRESH_GRACE of its session going idle, not sign in again
     if (state === 'live' || state === 'idle') return;
     if (state === 'replaced') throw this.#refuse('session_replaced');
     if (state === 'revoked') throw this.#refuse('session_revoked');
@@ -172,9 +164,8 @@ class LeasedSessionGuard implements SessionGuard {
     const account = checked('bad_request', () => checkId('sub', sub));
     let result: { revoked: number };
     try {
-      result = await this.#call('revoke', () => this.#store.revoke(account));
+      result = await this.#calls.run('revoke', () => this.#store.revoke(account));
     } catch (err) {
-      this.#noteOutage('revoke', err);
       throw this.#unavailable(err);
     }
     const prefix = account + SEP;
@@ -187,19 +178,17 @@ class LeasedSessionGuard implements SessionGuard {
   async list(sub: string): Promise<SessionInfo[]> {
     const account = checked('bad_request', () => checkId('sub', sub));
     try {
-      return await this.#call('list', () => this.#store.list(account));
+      return await this.#calls.run('list', () => this.#store.list(account));
     } catch (err) {
-      this.#noteOutage('list', err);
       throw this.#unavailable(err);
     }
   }
 
   async ready(): Promise<boolean> {
     try {
-      await this.#call('ping', () => this.#store.ping());
+      await this.#calls.run('ping', () => this.#store.ping());
       return true;
-    } catch (err) {
-      this.#noteOutage('ping', err);
+    } catch {
       return false;
     }
   }
@@ -214,11 +203,9 @@ class LeasedSessionGuard implements SessionGuard {
   async #consult(key: string, entry: LocalSession, req: AdmitRequest): Promise<ApiError | undefined> {
     let verdict: ApiError | undefined;
     try {
-      const result = await this.#call('admit', () => this.#store.admit(req));
-      this.#noteRecovery();
+      const result = await this.#calls.run('admit', () => this.#store.admit(req));
       verdict = this.#apply(entry, req.sub, result);
     } catch (err) {
-      this.#noteOutage('admit', err);
       verdict = this.#degrade(entry, err);
       if (verdict) {
         // a new session refused for the outage holds no place: a flood of them must not evict playing ones
@@ -275,24 +262,6 @@ class LeasedSessionGuard implements SessionGuard {
     return !!entry?.confirmed && this.#clock.now() - entry.lastActive <= this.#idleMs;
   }
 
-  async #call<T>(op: StoreOp, fn: () => Promise<T>): Promise<T> {
-    this.#m.commands.inc({ op });
-    const started = performance.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreTimeoutError(op, this.#timeoutMs)), this.#timeoutMs);
-    });
-    try {
-      return await Promise.race([fn(), timeout]);
-    } catch (err) {
-      this.#m.errors.inc({ op, kind: err instanceof StoreTimeoutError ? 'timeout' : 'error' });
-      throw err;
-    } finally {
-      clearTimeout(timer);
-      this.#m.latency.observe((performance.now() - started) / 1000, { op });
-    }
-  }
-
   #refuse(code: Refusal): ApiError {
     this.#m.refusals.inc({ code });
     return new ApiError(code);
@@ -301,30 +270,6 @@ class LeasedSessionGuard implements SessionGuard {
   #unavailable(err: unknown): ApiError {
     this.#m.refusals.inc({ code: 'store_unavailable' });
     return new ApiError('store_unavailable', undefined, { cause: err });
-  }
-
-  #noteOutage(op: StoreOp, err: unknown): void {
-    this.#storeDown = true;
-    const now = this.#clock.now();
-    if (now - this.#lastOutageLog < this.#logIntervalMs) {
-      this.#suppressed++;
-      return;
-    }
-    this.#logger.warn('session store unavailable', {
-      op,
-      policy: this.#failure,
-      suppressed: this.#suppressed,
-      ...errorFields(err),
-      stack: undefined,
-    });
-    this.#lastOutageLog = now;
-    this.#suppressed = 0;
-  }
-
-  #noteRecovery(): void {
-    if (!this.#storeDown) return;
-    this.#storeDown = false;
-    this.#logger.info('session store answering again');
   }
 
   /** Expired entries leave the table (and the gauge) at most once per idle period. */
