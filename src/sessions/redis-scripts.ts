@@ -40,7 +40,8 @@ end
 /**
  * ARGV: sid, max, iat, idle, grace, tomb, policy, now → {outcome, started (0|1), kicked sids...}
  * Sessions idle longer than idle + grace are forgotten; those idle between idle and idle + grace no longer
- * count against the limit but are remembered for refresh.
+ * count against the limit but are remembered for refresh. A live session's heartbeat is never refused for
+ * the limit (a later token may carry a lower max): the next new session brings the account back to it.
  */
 const ADMIT = `${PRELUDE}
 local sid, max, iat = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
