@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { JWK } from 'jose';
@@ -18,6 +19,7 @@ import { type Config, ConfigError, parseConfig } from './config.ts';
 import { createDelivery } from './delivery/index.ts';
 import { createNodeOriginFetch } from './delivery/node-fetch.ts';
 import { demoRoutes } from './demo/routes.ts';
+import { ApiError } from './errors.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
 import { promMetrics } from './prom.ts';
 import { createSessionGuard } from './sessions/guard.ts';
@@ -80,6 +82,7 @@ function buildStore(config: Config): SessionStore {
   const opts = {
     policy: config.sessionPolicy,
     idleSeconds: config.sessionIdle,
+    refreshGraceSeconds: config.refreshGrace,
     tombstoneSeconds: config.tokenMaxTtl + config.refreshGrace + config.tokenLeeway,
   };
   if (!config.redisUrl && config.redisClusterNodes.length === 0) return new MemorySessionStore(opts);
@@ -108,7 +111,6 @@ export async function buildGatewayDeps(
     clock,
     leaseMs: config.sessionLeaseMs,
     idleSeconds: config.sessionIdle,
-    refreshGraceSeconds: config.refreshGrace,
     failure: config.storeFailure,
     storeTimeoutMs: config.storeTimeoutMs,
     metrics,
@@ -133,7 +135,7 @@ export async function buildGatewayDeps(
       segmentTtlMs: config.segmentCacheTtl * 1000,
       playlistTtlMs: 1000,
     },
-    timeouts: { connectMs: config.originConnectTimeoutMs, firstByteMs: config.originFirstByteTimeoutMs },
+    timeouts: { firstByteMs: config.originFirstByteTimeoutMs },
     healthIntervalMs: config.originHealthIntervalMs,
   });
   return {
@@ -180,6 +182,7 @@ export async function startNodeGateway(
     },
   });
   server.maxConnections = SERVER_LIMITS.maxConnections;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => rejectAtParser(err, socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -206,6 +209,22 @@ export async function startNodeGateway(
       return closing;
     },
   };
+}
+
+/** Requests the HTTP parser refuses never reach the app: answer them in the same JSON shape. */
+function rejectAtParser(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const e = new ApiError(tooLarge ? 'headers_too_large' : 'bad_request');
+  const body = JSON.stringify({ error: e.code, message: e.message, requestId: crypto.randomUUID() });
+  socket.end(
+    `HTTP/1.1 ${e.status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
 }
 
 async function main(): Promise<void> {
