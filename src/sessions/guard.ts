@@ -7,8 +7,9 @@
  *   out share one store call;
  * - the outage policy: when the store fails or exceeds `storeTimeoutMs`, `open` serves everyone, `closed`
  *   refuses new sessions (503 store_unavailable) while sessions the store admitted, and that kept playing
- *   within the last `idleSeconds`, play on from the table. The store is asked again after a lease, so a
- *   store that comes back (even empty) sees every live session again within one lease of its next request.
+ *   within the last `idleSeconds`, play on from the table; a session the store refused stays refused. The
+ *   store is asked again after a lease, so a store that comes back (even empty) sees every live session
+ *   again within one lease of its next request.
  */
 import { LRUCache } from 'lru-cache';
 import { type Clock, systemClock } from '../clock.ts';
@@ -207,7 +208,7 @@ class LeasedSessionGuard implements SessionGuard {
       verdict = this.#apply(entry, req.sub, result);
     } catch (err) {
       verdict = this.#degrade(entry, err);
-      if (verdict) {
+      if (verdict?.code === 'store_unavailable') {
         // a new session refused for the outage holds no place: a flood of them must not evict playing ones
         if (this.#table.peek(key) === entry) this.#table.delete(key);
         return verdict;
@@ -250,8 +251,13 @@ class LeasedSessionGuard implements SessionGuard {
 
   /** The outage policy for a session the store could not answer about. */
   #degrade(entry: LocalSession, err: unknown): ApiError | undefined {
-    if (this.#failure === 'closed' && !this.#playingLocally(entry)) return this.#unavailable(err);
     const now = this.#clock.now();
+    if (entry.refusal) {
+      // the store's last word on a kicked, revoked or denied session stands until it can be asked again
+      entry.until = now + this.#leaseMs;
+      return this.#refuse(entry.refusal);
+    }
+    if (this.#failure === 'closed' && !this.#playingLocally(entry)) return this.#unavailable(err);
     entry.until = now + this.#leaseMs;
     entry.lastActive = now;
     this.#m.bypass.inc({ policy: this.#failure });

@@ -125,6 +125,7 @@ describe('session store outage', () => {
   it('fail-open: serves everyone, counts it, logs once per interval, and re-admits after restart', async () => {
     const g = await gateway('open');
     await g.guard.admit(session('carol', 'C'));
+    await expect(g.guard.admit(session('carol', 'C2'))).rejects.toEqual(limited);
     await killRedis(g);
 
     for (let i = 0; i < 3; i++) {
@@ -132,6 +133,8 @@ describe('session store outage', () => {
       await g.guard.admit(session('carol', 'C'));
       await g.guard.admit(session('dave', 'D'));
       await g.guard.checkRefresh(session('dave', 'D'));
+      // what the store last said about a refused session still holds
+      await expect(g.guard.admit(session('carol', 'C2'))).rejects.toEqual(limited);
     }
     expect(g.metrics.value('gateway_session_store_bypass_total', { policy: 'open' })).toBe(9);
     expect(g.logs.filter((l) => l.includes('session store unavailable'))).toHaveLength(1);
