@@ -25,7 +25,7 @@ import { promMetrics } from './prom.ts';
 import { createSessionGuard } from './sessions/guard.ts';
 import { MemorySessionStore } from './sessions/memory.ts';
 import { RedisSessionStore } from './sessions/redis.ts';
-import { createRedisClient } from './sessions/redis-client.ts';
+import { createRedisClient, whenReady } from './sessions/redis-client.ts';
 import type { SessionStore } from './sessions/types.ts';
 
 const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
@@ -78,7 +78,7 @@ export async function buildIssuer(
   }
 }
 
-function buildStore(config: Config): SessionStore {
+async function buildStore(config: Config, logger: Logger): Promise<SessionStore> {
   const opts = {
     policy: config.sessionPolicy,
     idleSeconds: config.sessionIdle,
@@ -89,7 +89,12 @@ function buildStore(config: Config): SessionStore {
   const client = createRedisClient({
     ...(config.redisUrl ? { url: config.redisUrl } : { clusterNodes: config.redisClusterNodes }),
     commandTimeoutMs: config.storeTimeoutMs,
+    logger,
   });
+  // no offline queue: commands before the first connect would fail, so wait for it (bounded); a store that
+  // stays down is then handled by STORE_FAILURE like any outage
+  if (!(await whenReady(client, 5_000)))
+    logger.warn('session store not reachable at start', { policy: config.storeFailure });
   return new RedisSessionStore(client, opts);
 }
 
@@ -107,7 +112,7 @@ export async function buildGatewayDeps(
   const issuer = await buildIssuer(config, clock);
   const keys = await buildKeys(config, issuer);
   const sessions = createSessionGuard({
-    store: buildStore(config),
+    store: await buildStore(config, logger),
     clock,
     leaseMs: config.sessionLeaseMs,
     idleSeconds: config.sessionIdle,

@@ -1,0 +1,254 @@
+/**
+ * `npm start`: the whole live stack on loopback — a contribution feed (ffmpeg test pattern with a UTC clock
+ * and a tone, one encode copied to a UDP port per node), origin nodes A and B with the `demo` channel started
+ * through their operator API, and the gateway in front (memory sessions unless REDIS_URL is set; dev keys and
+ * secrets generated at start). Ctrl-C stops everything it started.
+ *
+ * `startStack()` is also what the browser end-to-end test runs, with a short token TTL.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
+import { startContribution } from '../origin/contribution.ts';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+export interface StackOptions {
+  gatewayPort?: number;
+  originPorts?: [number, number];
+  udpPorts?: [number, number];
+  channel?: string;
+  profile?: string;
+  encrypt?: boolean;
+  tokenTtl?: number;
+  /** extra gateway environment (e.g. REDIS_URL, SESSION_POLICY) */
+  gatewayEnv?: Record<string, string>;
+  /** where child output goes: inherit for `npm start`, a sink for tests */
+  log?: (line: string) => void;
+}
+
+export interface StackProcess {
+  name: string;
+  child: ChildProcess;
+  /** starts the process again with the same arguments (fault tests restart a killed origin) */
+  restart(): Promise<void>;
+}
+
+export interface Stack {
+  gatewayUrl: string;
+  originUrls: [string, string];
+  channel: string;
+  operatorKey: string;
+  issuerKey: string;
+  processes: { gateway: StackProcess; originA: StackProcess; originB: StackProcess; feed: StackProcess };
+  stop(): Promise<void>;
+}
+
+/** What `npm start` needs from the machine, said plainly instead of failing obscurely later. */
+export function missingPrerequisites(): string[] {
+  const missing: string[] = [];
+  for (const bin of ['ffmpeg', 'ffprobe']) {
+    if (spawnSync(bin, ['-version'], { stdio: 'ignore' }).status !== 0) missing.push(bin);
+  }
+  return missing;
+}
+
+const randomHex = (bytes: number) =>
+  Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const log = opts.log ?? ((line: string) => process.stdout.write(line));
+  const channel = opts.channel ?? 'demo';
+  const gatewayPort = opts.gatewayPort ?? 8080;
+  const [portA, portB] = opts.originPorts ?? [9001, 9002];
+  const [udpA, udpB] = opts.udpPorts ?? [15001, 15002];
+  const dataDir = await mkdtemp(join(tmpdir(), 'edge-stack-'));
+
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const privateJwk = { ...(await exportJWK(privateKey)), kid: `dev-${randomHex(4)}`, alg: 'ES256' };
+  const operatorKey = `op-${randomHex(16)}`;
+  const issuerKey = `iss-${randomHex(16)}`;
+  const originSecret = randomHex(16);
+  const keySecret = `v1:${randomHex(32)}`;
+
+  const procs: StackProcess[] = [];
+  let stopping = false;
+  const spawnNamed = (name: string, args: string[], env: Record<string, string>): StackProcess => {
+    const sp: StackProcess = {
+      name,
+      child: launch(),
+      restart: async () => {
+        sp.child = launch();
+      },
+    };
+    function launch(): ChildProcess {
+      const child = spawn(process.execPath, args, {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const prefix = (d: Buffer) => {
+        for (const line of d.toString().split('\n')) if (line) log(`[${name}] ${line}\n`);
+      };
+      child.stdout?.on('data', prefix);
+      child.stderr?.on('data', prefix);
+      child.on('exit', (code, sig) => {
+        if (!stopping) log(`[${name}] exited (${sig ?? code})\n`);
+      });
+      return child;
+    }
+    procs.push(sp);
+    return sp;
+  };
+
+  const originEnv = (id: string, port: number): Record<string, string> => ({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    NODE_ID: id,
+    DATA_DIR: join(dataDir, id),
+    OPERATOR_API_KEY: operatorKey,
+    CHANNEL_KEY_SECRET: keySecret,
+    ORIGIN_SECRET: originSecret,
+    START_INTERVAL: '0',
+    LOG_LEVEL: 'warn',
+  });
+  const originA = spawnNamed('origin-a', ['origin/main.ts'], originEnv('origin-a', portA));
+  const originB = spawnNamed('origin-b', ['origin/main.ts'], originEnv('origin-b', portB));
+
+  const sendFeed = () => startContribution({ targets: [`127.0.0.1:${udpA}`, `127.0.0.1:${udpB}`] });
+  const feed: StackProcess = {
+    name: 'feed',
+    child: sendFeed(),
+    restart: async () => {
+      feed.child = sendFeed();
+    },
+  };
+  procs.push(feed);
+
+  const originUrls: [string, string] = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
+  const gateway = spawnNamed('gateway', ['src/node.ts'], {
+    PORT: String(gatewayPort),
+    HOST: '127.0.0.1',
+    ORIGINS: originUrls.join(','),
+    JWT_ISSUER: 'edge-gateway-dev',
+    JWT_AUDIENCE: 'edge-gateway',
+    JWT_PRIVATE_JWK: JSON.stringify(privateJwk),
+    ISSUER_API_KEY: issuerKey,
+    ORIGIN_SECRET: originSecret,
+    CHANNEL_KEY_SECRET: keySecret,
+    TOKEN_MAX_TTL: String(opts.tokenTtl ?? 600),
+    DEV_MODE: '1',
+    LOG_LEVEL: 'warn',
+    ...opts.gatewayEnv,
+  });
+
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await Promise.all(
+      procs.map(async ({ child }) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const gone = once(child, 'exit');
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 8000);
+        await gone;
+        clearTimeout(t);
+      }),
+    );
+    await rm(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    for (const [i, url] of originUrls.entries()) {
+      await until(async () => (await fetch(`${url}/healthz`)).ok, `origin ${i ? 'B' : 'A'} at ${url}`);
+      const res = await fetch(`${url}/v1/channels`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${operatorKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          id: channel,
+          input: `udp://127.0.0.1:${i ? udpB : udpA}`,
+          profile: opts.profile ?? 'test-180p',
+          encrypt: opts.encrypt ?? true,
+        }),
+      });
+      if (!res.ok && res.status !== 409)
+        throw new Error(`starting ${channel} on ${url}: ${await res.text()}`);
+    }
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    await until(async () => (await fetch(`${gatewayUrl}/healthz`)).ok, `gateway at ${gatewayUrl}`);
+    await until(
+      async () => {
+        const p = await fetch(`${originUrls[0]}/live/${channel}/index.m3u8`, {
+          headers: { 'x-origin-secret': originSecret },
+        });
+        return p.ok && (await p.text()).includes('#EXTINF');
+      },
+      'the first segments',
+      60_000,
+    );
+    return {
+      gatewayUrl,
+      originUrls,
+      channel,
+      operatorKey,
+      issuerKey,
+      processes: { gateway, originA, originB, feed },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function main(): Promise<void> {
+  const missing = missingPrerequisites();
+  if (missing.length) {
+    console.error(`npm start needs ${missing.join(' and ')} (Debian's ffmpeg package). Run: npm run setup`);
+    process.exit(1);
+  }
+  console.log('starting: contribution feed, origin A (9001), origin B (9002), gateway (8080)…');
+  const stack = await startStack({
+    gatewayEnv: process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {},
+  });
+  const tokenRes = await fetch(`${stack.gatewayUrl}/dev/token`, { method: 'POST' });
+  const { token, expires_in } = (await tokenRes.json()) as { token: string; expires_in: number };
+  console.log(`
+  player    ${stack.gatewayUrl}/demo
+  playlist  ${stack.gatewayUrl}/live/${stack.channel}/index.m3u8?token=${token}
+            (token bound to 127.0.0.1, valid ${expires_in} s; ffplay or ffmpeg -i '<playlist>' work too)
+  metrics   ${stack.gatewayUrl}/metrics   origin A ${stack.originUrls[0]}/metrics   origin B ${stack.originUrls[1]}/metrics
+  sessions  ${process.env.REDIS_URL ? `redis (${process.env.REDIS_URL})` : 'memory'}
+  operator  curl -H 'authorization: Bearer ${stack.operatorKey}' ${stack.originUrls[0]}/v1/channels
+
+  Ctrl-C stops everything.
+`);
+  let stopping = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (stopping) return;
+      stopping = true;
+      console.log('\nstopping…');
+      stack.stop().then(() => process.exit(0));
+    });
+  }
+}
+
+if (import.meta.main) {
+  main().catch((err) => {
+    console.error(`npm start failed: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}
