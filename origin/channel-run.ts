@@ -4,7 +4,7 @@
  * (SIGTERM, then SIGKILL after a bound).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { channelArgs, type RunSpec, SEGMENT_LIST_FD } from './ffmpeg-args.ts';
 import { LineSplitter, type Progress, ProgressParser } from './progress.ts';
 
@@ -40,7 +40,9 @@ export class ChannelRun {
       this.lastLogLine = l;
     });
     this.child.stdout?.setEncoding('utf8').on('data', (d: string) => progress.push(d));
-    this.child.stdio[SEGMENT_LIST_FD]?.setEncoding('utf8').on('data', (d: string) => segments.push(d));
+    (this.child.stdio[SEGMENT_LIST_FD] as Readable | null)
+      ?.setEncoding('utf8')
+      .on('data', (d: string) => segments.push(d));
     this.child.stderr?.on('data', (d: Buffer) => {
       opts.log.write(d);
       stderr.push(d.toString());

@@ -4,7 +4,7 @@
  * feed jump or an ageing run replaces it at once; a stop is graceful, then forced.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../src/clock.ts';
 import type { ChannelKeySecret } from '../src/delivery/keys.ts';
@@ -108,6 +108,7 @@ export class ChannelSupervisor {
 
   /** Restores what the channel already published, opens its log and queues its first start. */
   async begin(): Promise<void> {
+    await this.killLeftover();
     await mkdir(join(this.deps.dataDir, 'logs'), { recursive: true });
     await this.publisher.restore();
     const logPath = join(this.deps.dataDir, 'logs', `${this.def.id}.log`);
@@ -210,7 +211,8 @@ export class ChannelSupervisor {
       ),
     };
     this.current = state;
-    this.log.info('ffmpeg started', { run: runId, pid: state.run.pid });
+    if (run.pid !== undefined) await writeFile(this.pidFile, String(run.pid)).catch(() => {});
+    this.log.info('ffmpeg started', { run: runId, pid: run.pid });
   }
 
   private onProgress(s: RunState, p: Progress): void {
@@ -314,6 +316,28 @@ export class ChannelSupervisor {
 
   private noteError(message: string): void {
     this.lastError = { message, at: new Date(this.deps.clock.now()).toISOString() };
+  }
+
+  private get pidFile(): string {
+    return join(this.workDir, 'ffmpeg.pid');
+  }
+
+  /**
+   * A node that was SIGKILLed leaves its ffmpeg running (still bound to the input port). Its pid is on disk;
+   * it is killed only if that pid still runs an ffmpeg of this channel (its command line names our work dir).
+   */
+  private async killLeftover(): Promise<void> {
+    const pid = Number.parseInt(await readFile(this.pidFile, 'utf8').catch(() => ''), 10);
+    if (!(pid > 0)) return;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    const [argv0 = '', ...args] = cmdline.split('\0');
+    if (!argv0.endsWith('ffmpeg') || !args.some((a) => a.startsWith(`${this.workDir}/`))) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+      this.log.warn('killed an ffmpeg left by a previous process', { pid });
+    } catch {
+      // already gone
+    }
   }
 
   private async removeRunFiles(runId: string): Promise<void> {
