@@ -169,7 +169,13 @@ export class SessionDO {
     return this.#liveSince(now - a.idle).map((s) => ({ sid: s.sid, lastSeen: s.seen * 1000 }));
   }
 
-  #refusal(sid: string, iat: number, ms: number, now: number, tomb: number): 'revoked' | 'replaced' | undefined {
+  #refusal(
+    sid: string,
+    iat: number,
+    ms: number,
+    now: number,
+    tomb: number,
+  ): 'revoked' | 'replaced' | undefined {
     const revokedAt = this.#mark('revoked_at');
     if (revokedAt !== undefined && iat * 1000 < revokedAt && ms - revokedAt <= tomb * 1000) return 'revoked';
     const [row] = this.#sql.exec('SELECT at FROM kicked WHERE sid = ?', sid).toArray();
@@ -218,9 +224,7 @@ export class SessionDO {
   }
 
   #lastDeadline(): number | undefined {
-    const [row] = this.#sql
-      .exec(`SELECT max(value) AS last FROM marks WHERE name LIKE 'gc:%'`)
-      .toArray();
+    const [row] = this.#sql.exec(`SELECT max(value) AS last FROM marks WHERE name LIKE 'gc:%'`).toArray();
     return row?.last === null || row?.last === undefined ? undefined : Number(row.last);
   }
 
@@ -322,7 +326,8 @@ export class DurableObjectSessionStore implements SessionStore {
   async #call(sub: string, op: string, ask: Ask): Promise<unknown> {
     const stub = this.#ns.get(this.#ns.idFromName(sub));
     const res = await stub.fetch(`https://session/${op}`, { method: 'POST', body: JSON.stringify(ask) });
-    if (!res.ok) throw new Error(`session object ${op}: status ${res.status} ${(await res.text()).slice(0, 200)}`);
+    if (!res.ok)
+      throw new Error(`session object ${op}: status ${res.status} ${(await res.text()).slice(0, 200)}`);
     return res.json();
   }
 }
