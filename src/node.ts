@@ -14,6 +14,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type AppDeps, createApp } from './app.ts';
 import { createTokenIssuer, type TokenIssuer } from './auth/issue.ts';
 import { createLocalKeys, createRemoteKeys, type VerificationKeys } from './auth/keys.ts';
+import { mountNginxAuth } from './auth/nginx-auth.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type Config, ConfigError, parseConfig } from './config.ts';
 import { createDelivery } from './delivery/index.ts';
@@ -172,8 +173,10 @@ export async function startNodeGateway(
   const app = createApp({
     ...deps,
     peerAddress: (c) => getConnInfo(c).remote.address,
-    extraRoutes: (routes) => {
+    extraRoutes: (routes, ctx) => {
       if (config.devMode) demoRoutes(routes, () => readFile(HLS_JS, 'utf8'));
+      // nginx edge mode (nginx/edge.conf): the auth subrequest, same Authenticator as /live/
+      mountNginxAuth(routes, ctx, { leaseMs: config.sessionLeaseMs });
     },
   });
 
