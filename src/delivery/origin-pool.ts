@@ -123,7 +123,8 @@ export class OriginPool {
       if (NODE_FAILURES.has(verdict.reject)) this.markDown(origin, verdict.reject);
       if (i < order.length - 1) {
         this.m.failovers.inc({ reason: verdict.reject });
-        this.opts.logger.warn('origin failover', {
+        // Per request, so debug: the node's fall is logged once, when it is marked down.
+        this.opts.logger.debug('origin failover', {
           origin: origin.url,
           reason: verdict.reject,
           path: req.path,

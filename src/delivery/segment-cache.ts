@@ -54,6 +54,11 @@ export class SegmentCache<V> {
     return this.lru?.calculatedSize ?? 0;
   }
 
+  /** False when caching is off (`maxBytes` 0): nothing is ever kept. */
+  get enabled(): boolean {
+    return this.lru !== undefined;
+  }
+
   /** Whether an object of `size` bytes would be kept. */
   accepts(size: number): boolean {
     return this.lru !== undefined && size <= this.maxObjectBytes;

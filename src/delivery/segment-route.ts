@@ -48,6 +48,10 @@ export class SegmentRoute {
   }
 
   async serve(req: LiveRequest, obj: LiveObject): Promise<Response> {
+    if (!this.deps.cache.enabled) {
+      this.count(obj, 'bypass');
+      return this.passThrough(req, obj);
+    }
     const key = `${req.channel}/${obj.path}`;
     const held = this.deps.cache.get(key);
     if (held) return this.fromHeld(held, req, obj, 'hit');

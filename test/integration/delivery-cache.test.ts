@@ -13,6 +13,7 @@ import { ApiError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { promMetrics } from '../../src/prom.ts';
 import { type FixtureOrigin, startFixtureOrigin } from '../helpers/fixture-origin.ts';
+import { waitFor } from '../helpers/net.ts';
 
 const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhY2N0LTEifQ.c2lnbmF0dXJl';
 
@@ -157,6 +158,22 @@ describe('answers from memory', () => {
     expect(await counter('edge_cache_bytes_total', { result: 'hit' })).toBe(BIG.byteLength);
   });
 
+  it('a player hanging up mid-body on a miss does not stop the fill: the next request is a whole hit', async () => {
+    const res = await delivery.serve(live('900.ts'));
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    expect((await reader.read()).value?.byteLength).toBeGreaterThan(0);
+    await reader.cancel();
+    const hit = await waitFor(
+      async () => {
+        const r = await get('900.ts');
+        return r.headers.get('x-cache') === 'HIT' ? r : undefined;
+      },
+      { what: 'the fill to land in the cache' },
+    );
+    expectBytes(hit.body, BIG);
+    expect(a.count('/live/demo/900.ts')).toBe(1);
+  });
+
   it('If-None-Match → 304 from memory', async () => {
     const first = await get('900.ts');
     const etag = first.headers.get('etag') as string;
@@ -228,6 +245,29 @@ describe('objects over the per-object cap stream through', () => {
     expect(bad).toMatchObject({ status: 416, code: 'range_not_satisfiable' });
     const ranged = a.requests().filter((r) => r.headers.range);
     expect(ranged.map((r) => r.headers.range)).toContain('bytes=10-19');
+  });
+});
+
+describe('with the cache off', () => {
+  it('every request is proxied, nothing coalesced or kept', async () => {
+    await delivery.close();
+    delivery = createDelivery({
+      origins: [a.url, b.url],
+      mode: 'primary',
+      fetch: fetcher,
+      clock,
+      metrics: promMetrics(registry),
+      logger: silentLogger,
+      keyPeriod: 10,
+      cache: { maxBytes: 0, maxObjectBytes: 0, segmentTtlMs: 60_000, playlistTtlMs: 1000 },
+      timeouts: { firstByteMs: 1500 },
+      healthIntervalMs: 0,
+    });
+    const all = await Promise.all(Array.from({ length: 3 }, () => get('900.ts')));
+    for (const res of all) expectBytes(res.body, BIG);
+    const part = await get('900.ts', { headers: new Headers({ range: 'bytes=0-3' }) });
+    expectBytes(part.body, BIG.subarray(0, 4));
+    expect(a.count('/live/demo/900.ts')).toBe(4);
   });
 });
 
