@@ -19,18 +19,24 @@ export async function readJson<S extends z.ZodType>(
   c: Context,
   schema: S,
   maxBytes: number,
+  opts: { emptyAs?: unknown } = {},
 ): Promise<z.output<S>> {
-  const type = c.req.header('content-type') ?? '';
-  if (!/^application\/json\b/i.test(type)) throw new ApiError('bad_request', 'Body must be application/json');
   const declared = Number(c.req.header('content-length') ?? '0');
   if (declared > maxBytes) throw new ApiError('payload_too_large');
   const text = await readBounded(c.req.raw, maxBytes);
+  if (text === '' && opts.emptyAs !== undefined) return parseWith(schema, opts.emptyAs);
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/json\b/i.test(type)) throw new ApiError('bad_request', 'Body must be application/json');
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch {
     throw new ApiError('bad_request', 'Body is not valid JSON');
   }
+  return parseWith(schema, data);
+}
+
+function parseWith<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
   const res = schema.safeParse(data);
   if (!res.success) {
     const issue = res.error.issues[0];
