@@ -17,7 +17,7 @@ export interface OriginAppDeps {
   manager: ChannelManager;
   metrics: OriginMetrics;
   logger: Logger;
-  /** true once stored channels are restored and the start queue runs; false again while shutting down */
+  /** false while the node shuts down (its channels are being stopped) */
   ready: () => boolean;
 }
 
@@ -45,7 +45,7 @@ export function createOriginApp(deps: OriginAppDeps) {
 
   app.get('/healthz', (c) => c.json({ status: 'ok', nodeId: config.nodeId }));
   app.get('/readyz', (c) => {
-    if (!deps.ready()) throw new ApiError('not_ready', 'channels are being restored or the node is stopping');
+    if (!deps.ready()) throw new ApiError('not_ready', 'the node is stopping');
     return c.json({ status: 'ready', nodeId: config.nodeId });
   });
   app.get('/metrics', async (c) =>

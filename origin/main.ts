@@ -1,6 +1,6 @@
 /**
- * `npm run origin`: the origin node. Reads the environment once, probes the encoder, serves the app, restores
- * the stored channels, and on SIGTERM/SIGINT stops every ffmpeg gracefully before exiting 0.
+ * `npm run origin`: the origin node. Reads the environment once, probes the encoder, restores the stored
+ * channels, serves the app, and on SIGTERM/SIGINT stops every ffmpeg gracefully before exiting 0.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -55,10 +55,17 @@ async function main(): Promise<void> {
     metrics,
     logger,
   });
-  let ready = false;
+  // stored channels are restored before the API listens, so no request can race the restore
+  await manager.boot();
+  let ready = true;
   const app = createOriginApp({ config, manager, metrics, logger, ready: () => ready });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) =>
-    logger.info('origin listening', { host: config.host, port: info.port, dataDir: config.dataDir }),
+    logger.info('origin ready', {
+      host: config.host,
+      port: info.port,
+      dataDir: config.dataDir,
+      channels: manager.list().length,
+    }),
   );
 
   let stopping = false;
@@ -74,10 +81,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
-
-  await manager.boot();
-  ready = true;
-  logger.info('ready', { channels: manager.list().length });
 }
 
 main().catch((err) => {

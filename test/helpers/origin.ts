@@ -215,7 +215,7 @@ export interface SegmentTiming {
   firstVideoPts: number;
   firstAudioPts: number | undefined;
   videoFrames: number;
-  /** sum of video packet durations, in 90 kHz ticks */
+  /** first to last video PTS plus one frame interval, in 90 kHz ticks (TS packets carry no duration) */
   videoDuration: number;
 }
 
@@ -225,7 +225,7 @@ export async function probeSegment(data: Uint8Array, scratchDir: string): Promis
   await writeFile(file, data);
   try {
     const { stdout } = await run('ffprobe', [
-      ...['-v', 'error', '-f', 'mpegts', '-show_entries', 'packet=codec_type,pts,duration'],
+      ...['-v', 'error', '-f', 'mpegts', '-show_entries', 'packet=codec_type,pts'],
       ...['-of', 'csv=p=0', file],
     ]);
     const rows = stdout
@@ -235,11 +235,14 @@ export async function probeSegment(data: Uint8Array, scratchDir: string): Promis
     const video = rows.filter((r) => r[0] === 'video');
     const audio = rows.filter((r) => r[0] === 'audio');
     if (video.length === 0) throw new Error('no video packets');
+    const pts = video.map((r) => Number(r[1]));
+    const [first, last] = [Math.min(...pts), Math.max(...pts)];
+    const frameTicks = pts.length > 1 ? (last - first) / (pts.length - 1) : 0;
     return {
-      firstVideoPts: Math.min(...video.map((r) => Number(r[1]))),
+      firstVideoPts: first,
       firstAudioPts: audio.length ? Math.min(...audio.map((r) => Number(r[1]))) : undefined,
       videoFrames: video.length,
-      videoDuration: video.reduce((sum, r) => sum + Number(r[2]), 0),
+      videoDuration: Math.round(last - first + frameTicks),
     };
   } finally {
     await rm(file, { force: true });

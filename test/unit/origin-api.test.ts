@@ -38,7 +38,7 @@ function build(env: Record<string, string> = {}) {
     OPERATOR_API_KEY: `${KEY},${NEXT_KEY}`,
     DATA_DIR: dataDir,
     CHANNEL_KEY_SECRET: SECRET,
-    CPU_CAPACITY: '0.25',
+    CPU_CAPACITY: '0.125',
     ...env,
   });
   const metrics = createOriginMetrics();
@@ -186,13 +186,13 @@ describe('operator API: channels', () => {
   });
 
   it('refuses a channel past capacity with 409 and the figures', async () => {
-    const api = build(); // 0.25 cores, test-180p costs 0.1: two fit
+    const api = build(); // 0.125 cores, test-180p costs 0.05: two fit
     expect((await api.post({ ...good, id: 'a' })).status).toBe(202);
     expect((await api.post({ ...good, id: 'b' })).status).toBe(202);
     const err = await expectError(await api.post({ ...good, id: 'c' }), 409, 'capacity_exceeded');
     expect(err.capacity).toMatchObject({
       encoder: 'libx264',
-      device: { kind: 'cpu', cores: 0.25 },
+      device: { kind: 'cpu', cores: 0.125 },
       used: 0.8,
       requested: 0.4,
       total: 1,
@@ -211,7 +211,7 @@ describe('operator API: channels', () => {
     expect(cap).toMatchObject({
       encoder: 'libx264',
       nvenc: { usable: false, reason: expect.stringContaining('nvidia-smi') },
-      device: { kind: 'cpu', cores: 0.25 },
+      device: { kind: 'cpu', cores: 0.125 },
       used: 0.4,
       free: 0.6,
       channels: 1,

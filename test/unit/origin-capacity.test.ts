@@ -33,7 +33,7 @@ describe('capacity model', () => {
   });
 
   it('the CPU device is the configured cores over what one encode takes', () => {
-    const cpu: Device = { kind: 'cpu', cores: 0.35 };
+    const cpu: Device = { kind: 'cpu', cores: 0.175 };
     expect(maxChannels(cpu, small)).toBe(3);
     let used = 0;
     for (let i = 0; i < 3; i++) {
@@ -54,7 +54,7 @@ describe('capacity model', () => {
   });
 
   it('admits exactly up to a full device (no rounding refusal at the boundary)', () => {
-    const cpu: Device = { kind: 'cpu', cores: 0.3 };
+    const cpu: Device = { kind: 'cpu', cores: 0.15 };
     const cost = channelCost(cpu, small);
     expect(admit(cpu, 2 * cost, small).ok).toBe(true);
     expect(admit(cpu, 3 * cost, small).ok).toBe(false);
