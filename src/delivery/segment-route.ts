@@ -96,10 +96,10 @@ export class SegmentRoute {
       throw new ApiError('not_found');
     }
     const headers = this.originHeaders(res, obj, 'MISS');
-    const length = Number(res.headers.get('content-length') ?? Number.NaN);
-    if (!res.body || (Number.isFinite(length) && !this.deps.cache.accepts(length))) {
+    const length = declaredLength(res);
+    if (!res.body || (length !== undefined && !this.deps.cache.accepts(length))) {
       land({ passThrough: true });
-      if (Number.isFinite(length)) this.deps.metrics.cacheBytes.inc({ result: 'miss' }, length);
+      if (length !== undefined) this.deps.metrics.cacheBytes.inc({ result: 'miss' }, length);
       return new Response(res.body, { status: 200, headers });
     }
     const [toClient, toCache] = res.body.tee();
@@ -125,6 +125,10 @@ export class SegmentRoute {
       requestId: req.requestId,
       judge: async (r): Promise<Verdict<Buffered>> => {
         if (r.status !== 200) return this.judgeNotFound(r, req, obj);
+        if (!this.deps.cache.accepts(declaredLength(r) ?? 0)) {
+          await discard(r);
+          return { accept: TOO_LARGE };
+        }
         const bytes = await readAll(r.body, this.deps.cache.maxObjectBytes);
         if (!bytes) return { accept: TOO_LARGE };
         return {
@@ -176,8 +180,8 @@ export class SegmentRoute {
     }
     const body = req.method === 'HEAD' || res.status === 304 ? null : res.body;
     if (!body) await discard(res);
-    const length = Number(res.headers.get('content-length') ?? Number.NaN);
-    if (body && Number.isFinite(length)) this.deps.metrics.cacheBytes.inc({ result: 'miss' }, length);
+    const length = declaredLength(res);
+    if (body && length !== undefined) this.deps.metrics.cacheBytes.inc({ result: 'miss' }, length);
     return new Response(body, { status: res.status, headers: this.originHeaders(res, obj, 'BYPASS') });
   }
 
@@ -242,6 +246,12 @@ export class SegmentRoute {
 
 function originPath(req: LiveRequest, obj: LiveObject): string {
   return `/live/${req.channel}/${obj.path}`;
+}
+
+function declaredLength(res: Response): number | undefined {
+  const value = res.headers.get('content-length');
+  const n = value === null ? Number.NaN : Number(value);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
 function plainGet(req: LiveRequest): boolean {
