@@ -5,11 +5,10 @@
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FixtureOrigin, startFixtureOrigin } from '../helpers/fixture-origin.ts';
-import { makeKey, type TestKey } from '../helpers/keys.ts';
-import { freePort, waitFor } from '../helpers/net.ts';
+import { gatewayEnv, mintFor, signingKey, startGatewayProcess } from '../helpers/gateway-process.ts';
+import type { TestKey } from '../helpers/keys.ts';
 import { type Proc, start } from '../helpers/process.ts';
 
 let origin: FixtureOrigin;
@@ -54,40 +53,16 @@ function rawRequest(bytes: string): Promise<string> {
   });
 }
 
-async function mint(ip: string | string[], extra: Record<string, unknown> = {}) {
-  const iat = Math.floor(Date.now() / 1000);
-  return new SignJWT({ sub: 'acct-n', sid: 'sid-n', ip, ch: ['demo'], jti: `j${Math.random()}`, ...extra })
-    .setProtectedHeader({ alg: 'ES256', kid: key.kid })
-    .setIssuer('https://issuer.test')
-    .setAudience('edge-gateway')
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + 120)
-    .sign(key.privateKey);
-}
+const mint = (ip: string | string[]) => mintFor(key, { sub: 'acct-n', sid: 'sid-n', ip });
 
 async function startGateway(extra: Record<string, string> = {}): Promise<{ proc: Proc; url: string }> {
-  const port = await freePort();
-  const proc = start('node', ['src/node.ts'], {
-    env: { ...env, ...extra, PORT: String(port), HOST: '127.0.0.1' },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/healthz`)).ok, {
-    what: 'gateway /healthz',
-    timeoutMs: 20_000,
-  });
-  return { proc, url };
+  return startGatewayProcess({ ...env, ...extra });
 }
 
 beforeAll(async () => {
   origin = await startFixtureOrigin();
-  key = await makeKey('ES256', 'node-1');
-  env = {
-    JWT_ISSUER: 'https://issuer.test',
-    JWT_AUDIENCE: 'edge-gateway',
-    JWT_PUBLIC_JWKS: JSON.stringify({ keys: [key.publicJwk] }),
-    ORIGINS: origin.url,
-    LOG_LEVEL: 'warn',
-  };
+  key = await signingKey('node-1');
+  env = gatewayEnv(key, { ORIGINS: origin.url });
   const g = await startGateway();
   gw = g.proc;
   base = g.url;
