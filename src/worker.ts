@@ -23,7 +23,7 @@
  * error answers 500 `internal` and names the bad variable in the Worker's log, never to the client.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Hono } from 'hono';
+import type { ExecutionContext, Hono } from 'hono';
 import type { JWK } from 'jose';
 import { createApp } from './app.ts';
 import { createTokenIssuer } from './auth/issue.ts';
@@ -48,17 +48,12 @@ export interface WorkerEnv {
   [name: string]: unknown;
 }
 
-export interface WorkerContext {
-  waitUntil(work: Promise<unknown>): void;
-  passThroughOnException(): void;
-}
-
 /** The request a piece of work belongs to, so background cache writes can be registered with waitUntil. */
-const requestScope = new AsyncLocalStorage<WorkerContext>();
+const requestScope = new AsyncLocalStorage<ExecutionContext>();
 let gateway: Promise<Hono<AppEnv>> | undefined;
 
 export default {
-  async fetch(request: Request, env: WorkerEnv, ctx: WorkerContext): Promise<Response> {
+  async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
     gateway ??= buildGateway(env).catch((err) => {
       gateway = undefined;
       throw err;
