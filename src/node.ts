@@ -122,13 +122,14 @@ export async function buildGatewayDeps(
     metrics,
     logger,
   });
+  const originFetch = createNodeOriginFetch({
+    connectTimeoutMs: config.originConnectTimeoutMs,
+    firstByteTimeoutMs: config.originFirstByteTimeoutMs,
+  });
   const delivery = createDelivery({
     origins: config.origins,
     mode: config.originMode,
-    fetch: createNodeOriginFetch({
-      connectTimeoutMs: config.originConnectTimeoutMs,
-      firstByteTimeoutMs: config.originFirstByteTimeoutMs,
-    }),
+    fetch: originFetch,
     clock,
     metrics,
     logger,
@@ -156,6 +157,7 @@ export async function buildGatewayDeps(
     metricsText: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
     close: async () => {
       await Promise.allSettled([delivery.close(), sessions.close()]);
+      await originFetch.close();
     },
   };
 }
