@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROTOCOL_WHITELIST } from './channel-request.ts';
 import type { Profile } from './profiles.ts';
-import { boundarySelectExpr, feedSecondsOfUtc, PTS_WRAP_ARG, PTS_WRAP_SECONDS } from './timeline.ts';
+import { boundarySelectExpr, PTS_WRAP_ARG, type TimelineMap } from './timeline.ts';
 
 export type Encoder = 'nvenc' | 'libx264';
 
@@ -15,7 +15,7 @@ export interface RunSpec {
   input: string;
   profile: Profile;
   encoder: Encoder;
-  /** node clock at spawn (ms): picks the PTS epoch, and stamps file inputs */
+  /** node clock at spawn (ms): picks the PTS epoch, or the shift of a file input */
   nowMs: number;
   /** where ffmpeg writes unfinished segments (same filesystem as the served directory) */
   workDir: string;
@@ -30,28 +30,26 @@ export function segmentPattern(spec: RunSpec): string {
   return join(spec.workDir, `${spec.runId}-%06d.ts`);
 }
 
+function isFile(spec: RunSpec): boolean {
+  return spec.input.startsWith('file:');
+}
+
+/** How this run's timeline maps to UTC (see timeline.ts); the supervisor names segments with the same map. */
+export function timelineMap(spec: RunSpec): TimelineMap {
+  return isFile(spec)
+    ? { kind: 'shift', seconds: spec.nowMs / 1000 }
+    : { kind: 'epochs', spawnSeconds: spec.nowMs / 1000 };
+}
+
 /**
- * Input options: live inputs keep their (UTC-stamped) timestamps, one epoch up (see timeline.ts); a looped
- * file has no UTC stamps, so its timeline is shifted to the node's clock instead. Only the protocols of the
- * input's own scheme may be opened.
+ * Input options: live inputs keep their (UTC-stamped) timestamps, one epoch up (see timeline.ts). A looped
+ * file is read in real time with its own timestamps (`-re` paces by timestamps, so it cannot take the epoch
+ * offset). Only the protocols of the input's own scheme may be opened.
  */
 function inputArgs(spec: RunSpec): string[] {
   const url = new URL(spec.input);
   const whitelist = ['-protocol_whitelist', PROTOCOL_WHITELIST[url.protocol] ?? 'none'];
-  if (url.protocol === 'file:') {
-    const offset = (PTS_WRAP_SECONDS + feedSecondsOfUtc(spec.nowMs)).toFixed(6);
-    return [
-      ...whitelist,
-      '-re',
-      '-stream_loop',
-      '-1',
-      '-itsoffset',
-      offset,
-      '-copyts',
-      '-i',
-      fileURLToPath(url),
-    ];
-  }
+  if (isFile(spec)) return [...whitelist, '-re', '-stream_loop', '-1', '-copyts', '-i', fileURLToPath(url)];
   let input = spec.input;
   if (url.protocol === 'udp:') {
     // Survive a burst without aborting; give up (and let the supervisor restart) after 10 s without data.
@@ -66,7 +64,7 @@ function inputArgs(spec: RunSpec): string[] {
 function videoArgs(spec: RunSpec): string[] {
   const p = spec.profile;
   const d = p.segmentSeconds;
-  const select = `select='${boundarySelectExpr(d, spec.nowMs / 1000)}'`;
+  const select = `select='${boundarySelectExpr(d, timelineMap(spec))}'`;
   const rate = ['-b:v', p.videoBitrate, '-maxrate', p.videoBitrate, '-bufsize', bufsize(p.videoBitrate)];
   // A cap well above D: forced keyframes cut the segments, the encoder must not add any of its own.
   const gop = String(Math.round(2 * d * p.fps));
@@ -128,7 +126,7 @@ export function channelArgs(spec: RunSpec): string[] {
     '0:a:0?',
     ...videoArgs(spec),
     '-af',
-    `aselect='${boundarySelectExpr(d, spec.nowMs / 1000)}'`,
+    `aselect='${boundarySelectExpr(d, timelineMap(spec))}'`,
     '-fps_mode',
     'passthrough',
     // keep the feed's exact frame times (the default encoder time base is 1/fps and would round them)

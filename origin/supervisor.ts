@@ -10,13 +10,13 @@ import type { Clock } from '../src/clock.ts';
 import type { ChannelKeySecret } from '../src/delivery/keys.ts';
 import { errorFields, type Logger } from '../src/log.ts';
 import { ChannelRun } from './channel-run.ts';
-import type { Encoder } from './ffmpeg-args.ts';
+import { type Encoder, type RunSpec, timelineMap } from './ffmpeg-args.ts';
 import { type ChannelState, type OriginMetrics, type RestartReason, setChannelState } from './metrics.ts';
 import type { Profile } from './profiles.ts';
 import type { Progress } from './progress.ts';
 import { Publisher } from './publisher.ts';
 import type { StartQueue } from './start-queue.ts';
-import { judgeRow, MAX_RUN_SECONDS, parseSegmentRow } from './timeline.ts';
+import { judgeRow, MAX_RUN_SECONDS, parseSegmentRow, runTimeToUtc, type TimelineMap } from './timeline.ts';
 
 export interface ChannelDefinition {
   id: string;
@@ -48,6 +48,7 @@ const LOG_ROTATE_BYTES = 5 * 1024 * 1024;
 
 interface RunState {
   run: ChannelRun;
+  map: TimelineMap;
   first: boolean;
   /** false once the run is being stopped or replaced: its remaining rows are not published */
   accepting: boolean;
@@ -174,7 +175,7 @@ export class ChannelSupervisor {
     }
     const runId = `r${++this.runCount}`;
     const now = this.deps.clock.now();
-    const spec = {
+    const spec: RunSpec = {
       input: this.def.input,
       profile: this.profile,
       encoder: this.deps.encoder,
@@ -200,6 +201,7 @@ export class ChannelSupervisor {
     });
     state = {
       run,
+      map: timelineMap(spec),
       first: true,
       accepting: true,
       chain: Promise.resolve(),
@@ -240,7 +242,7 @@ export class ChannelSupervisor {
       first: s.first,
       segmentSeconds: this.profile.segmentSeconds,
       lastSeq: this.publisher.lastSequence,
-      nowMs: this.deps.clock.now(),
+      toUtc: (t) => runTimeToUtc(t, s.map, this.deps.clock.now()),
     });
     s.first = false;
     if (verdict.kind !== 'publish') {

@@ -48,13 +48,31 @@ export function feedSecondsOfUtc(utcMs: number): number {
 }
 
 /**
- * The ffmpeg expression for "this frame lies on or after the first UTC boundary at or after the run's first
- * frame". `nowSeconds` is the node's clock when the run is spawned; it only selects the epoch.
+ * How a run's ffmpeg timeline maps to UTC. A live feed carries UTC-stamped PTS: the two are whole epochs
+ * apart, found with the node's clock at spawn. A looped file carries its own small timestamps: they are
+ * shifted by a fixed amount chosen at spawn (numbers still only go up, but no other node shares them).
  */
-export function boundarySelectExpr(segmentSeconds: number, nowSeconds: number): string {
+export type TimelineMap = { kind: 'epochs'; spawnSeconds: number } | { kind: 'shift'; seconds: number };
+
+/** The offset E (UTC = t + E) as an ffmpeg expression evaluated in the select filters. */
+function offsetExpr(map: TimelineMap): string {
+  if (map.kind === 'shift') return map.seconds.toFixed(3);
   const w = PTS_WRAP_SECONDS.toFixed(9);
-  const epochs = `${w}*round((${nowSeconds.toFixed(3)}-start_t)/${w})`;
-  return `gte(t+${epochs},ceil((start_t+${epochs})/${segmentSeconds})*${segmentSeconds})`;
+  return `${w}*round((${map.spawnSeconds.toFixed(3)}-start_t)/${w})`;
+}
+
+/** UTC seconds of a time on the run's timeline (csv start/end). */
+export function runTimeToUtc(t: number, map: TimelineMap, nowMs: number): number {
+  return map.kind === 'shift' ? t + Number(map.seconds.toFixed(3)) : feedToUtc(t, nowMs);
+}
+
+/**
+ * The ffmpeg expression for "this frame lies on or after the first UTC boundary at or after the run's first
+ * frame", for the select and aselect filters.
+ */
+export function boundarySelectExpr(segmentSeconds: number, map: TimelineMap): string {
+  const e = offsetExpr(map);
+  return `gte(t+${e},ceil((start_t+${e})/${segmentSeconds})*${segmentSeconds})`;
 }
 
 export interface SegmentRow {
@@ -97,13 +115,13 @@ export type RowVerdict =
  */
 export function judgeRow(
   row: SegmentRow,
-  ctx: { first: boolean; segmentSeconds: number; lastSeq: number | undefined; nowMs: number },
+  ctx: { first: boolean; segmentSeconds: number; lastSeq: number | undefined; toUtc: (t: number) => number },
 ): RowVerdict {
   if (ctx.first) return { kind: 'stub' };
   const duration = row.end - row.start;
   const d = ctx.segmentSeconds;
   if (duration > 1.5 * d) return { kind: 'resync', reason: `segment of ${duration.toFixed(3)} s` };
-  const utcStart = feedToUtc(row.start, ctx.nowMs);
+  const utcStart = ctx.toUtc(row.start);
   const seq = sequenceOf(utcStart, d);
   const offBoundary = Math.abs(utcStart - seq * d);
   if (offBoundary > 0.25 * d)

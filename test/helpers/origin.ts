@@ -172,16 +172,22 @@ export function playlistSegments(text: string): PlaylistSegment[] {
   return out;
 }
 
-export async function fetchPlaylist(node: { url: string }, channel: string, headers: HeadersInit = {}) {
-  const res = await fetch(`${node.url}/live/${channel}/index.m3u8`, { headers });
+/** Anything serving the origin layout: a node, or nginx on its data directory; headers e.g. X-Origin-Secret. */
+export interface HlsSource {
+  url: string;
+  headers?: Record<string, string>;
+}
+
+export async function fetchPlaylist(source: HlsSource, channel: string) {
+  const res = await fetch(`${source.url}/live/${channel}/index.m3u8`, { headers: source.headers ?? {} });
   return res.ok ? res.text() : undefined;
 }
 
 /** Waits until the node lists at least `count` segments of the channel; returns the playlist text. */
-export function waitForSegments(node: { url: string }, channel: string, count: number, timeoutMs = 60_000) {
+export function waitForSegments(source: HlsSource, channel: string, count: number, timeoutMs = 60_000) {
   return waitFor(
     async () => {
-      const text = await fetchPlaylist(node, channel);
+      const text = await fetchPlaylist(source, channel);
       return text && playlistSegments(text).filter((s) => !s.gap).length >= count ? text : undefined;
     },
     { timeoutMs, intervalMs: 250, what: `${count} segments of ${channel}` },
@@ -189,11 +195,11 @@ export function waitForSegments(node: { url: string }, channel: string, count: n
 }
 
 export async function fetchSegment(
-  node: { url: string },
+  source: HlsSource,
   channel: string,
   seq: number,
 ): Promise<Buffer | undefined> {
-  const res = await fetch(`${node.url}/live/${channel}/${seq}.ts`);
+  const res = await fetch(`${source.url}/live/${channel}/${seq}.ts`, { headers: source.headers ?? {} });
   return res.ok ? Buffer.from(await res.arrayBuffer()) : undefined;
 }
 

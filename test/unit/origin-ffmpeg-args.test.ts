@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { channelArgs, type RunSpec } from '../../origin/ffmpeg-args.ts';
+import { channelArgs, type RunSpec, timelineMap } from '../../origin/ffmpeg-args.ts';
 import { PROFILES } from '../../origin/profiles.ts';
 import { PTS_WRAP_ARG } from '../../origin/timeline.ts';
 
@@ -66,11 +66,14 @@ describe('channel ffmpeg command line', () => {
     expect(argAfter(http, '-i')).toBe('https://cdn.example/feed.ts');
   });
 
-  it('loops a file input and stamps it from the node clock', () => {
-    const args = channelArgs({ ...base, input: 'file:///media/clip%20one.ts' });
-    expect(args.join(' ')).toContain('-re -stream_loop -1');
+  it('loops a file input in real time and shifts its own timestamps to the spawn time', () => {
+    const spec = { ...base, input: 'file:///media/clip%20one.ts' };
+    const args = channelArgs(spec);
+    expect(args.join(' ')).toContain('-re -stream_loop -1 -copyts -i /media/clip one.ts');
+    expect(args).not.toContain('-itsoffset');
     expect(argAfter(args, '-protocol_whitelist')).toBe('file');
-    expect(argAfter(args, '-i')).toBe('/media/clip one.ts');
-    expect(Number(argAfter(args, '-itsoffset'))).toBeGreaterThan(Number(PTS_WRAP_ARG));
+    expect(timelineMap(spec)).toEqual({ kind: 'shift', seconds: base.nowMs / 1000 });
+    expect(argAfter(args, '-vf')).toContain(`gte(t+${(base.nowMs / 1000).toFixed(3)},`);
+    expect(timelineMap(base)).toEqual({ kind: 'epochs', spawnSeconds: base.nowMs / 1000 });
   });
 });

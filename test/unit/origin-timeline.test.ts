@@ -8,6 +8,7 @@ import {
   PTS_WRAP_ARG,
   PTS_WRAP_SECONDS,
   parseSegmentRow,
+  runTimeToUtc,
   sequenceOf,
 } from '../../origin/timeline.ts';
 
@@ -57,16 +58,28 @@ describe('epoch-locked timeline', () => {
     expect(feedToUtc(ffmpegTime, NOW_MS - tenHours)).toBeCloseTo(NOW_MS / 1000, 6);
   });
 
+  it('maps a looped file by the fixed shift chosen at spawn, as the select filter does', () => {
+    expect(runTimeToUtc(1.4, { kind: 'shift', seconds: 1_767_225_600.1234 }, NOW_MS)).toBeCloseTo(
+      1_767_225_601.523,
+      6,
+    );
+    const live = feedSecondsOfUtc(NOW_MS) + W;
+    expect(runTimeToUtc(live, { kind: 'epochs', spawnSeconds: 0 }, NOW_MS)).toBeCloseTo(NOW_MS / 1000, 6);
+  });
+
   it('names a segment by its rounded UTC start, so a first frame just after the boundary keeps the number', () => {
     expect(sequenceOf(1_767_225_600.0437, 1)).toBe(1_767_225_600);
     expect(sequenceOf(1_767_225_604.0667, 4)).toBe(441_806_401);
   });
 
   it('builds the select expression from the segment duration and the spawn clock', () => {
-    const expr = boundarySelectExpr(4, 1_767_225_600.123);
+    const expr = boundarySelectExpr(4, { kind: 'epochs', spawnSeconds: 1_767_225_600.123 });
     expect(expr).toBe(
       'gte(t+95443.717688889*round((1767225600.123-start_t)/95443.717688889),' +
         'ceil((start_t+95443.717688889*round((1767225600.123-start_t)/95443.717688889))/4)*4)',
+    );
+    expect(boundarySelectExpr(1, { kind: 'shift', seconds: 1_767_225_600.1234 })).toBe(
+      'gte(t+1767225600.123,ceil((start_t+1767225600.123)/1)*1)',
     );
   });
 });
@@ -88,7 +101,12 @@ describe('segment list rows', () => {
 
   const d = 1;
   const start = feedSecondsOfUtc(NOW_MS) + W; // on a UTC boundary (NOW_MS is a whole second)
-  const ctx = { first: false, segmentSeconds: d, lastSeq: undefined, nowMs: NOW_MS + 3000 };
+  const ctx = {
+    first: false,
+    segmentSeconds: d,
+    lastSeq: undefined,
+    toUtc: (t: number) => feedToUtc(t, NOW_MS + 3000),
+  };
 
   it("drops the run's first row: the stub whose start reads 0", () => {
     expect(judgeRow({ file: 'r1-000000.ts', start: 0, end: start }, { ...ctx, first: true })).toEqual({
