@@ -12,6 +12,7 @@ import type { Device } from './capacity.ts';
 import { ChannelManager } from './channels.ts';
 import { ConfigError, type OriginConfig, parseOriginConfig } from './config.ts';
 import { probeEncoder } from './encoder-probe.ts';
+import { registerGpuMetrics } from './gpu-metrics.ts';
 import { createOriginMetrics } from './metrics.ts';
 import { ChannelStore } from './store.ts';
 
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
     { encoder: probe.encoder, device: device.kind === 'gpu' ? device.model : 'cpu' },
     1,
   );
+  // VRAM, NVENC/NVDEC utilisation and sessions, read per scrape; nothing at all on a node without a GPU
+  await registerGpuMetrics(metrics.registry, { logger });
   const manager = new ChannelManager({
     config,
     probe,
