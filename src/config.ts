@@ -115,6 +115,10 @@ const schema = z.object({
   RATE_REFRESH_PER_MIN: z.coerce.number().int().min(1).default(60),
   RATE_AUTH_FAIL_PER_MIN: z.coerce.number().int().min(1).default(120),
   RATE_LIMIT_ENTRIES: z.coerce.number().int().min(100).default(100_000),
+  SERVER_HEADERS_TIMEOUT_MS: seconds(10_000, 100, 600_000),
+  SERVER_REQUEST_TIMEOUT_MS: seconds(30_000, 100, 3_600_000),
+  SERVER_KEEPALIVE_TIMEOUT_MS: seconds(65_000, 100, 600_000),
+  SERVER_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
 });
 
 /** Rules across variables, checked on the raw input so they are reported alongside per-variable errors. */
@@ -124,6 +128,9 @@ function crossChecks(input: Record<string, string>): string[] {
     out.push('JWT_PUBLIC_JWKS: JWT_PUBLIC_JWKS or JWKS_URL is required');
   if (input.REDIS_URL && input.REDIS_CLUSTER_NODES)
     out.push('REDIS_URL: set REDIS_URL or REDIS_CLUSTER_NODES, not both');
+  // Node refuses a headers timeout longer than the whole-request timeout
+  if (Number(input.SERVER_HEADERS_TIMEOUT_MS ?? 10_000) > Number(input.SERVER_REQUEST_TIMEOUT_MS ?? 30_000))
+    out.push('SERVER_HEADERS_TIMEOUT_MS: must not exceed SERVER_REQUEST_TIMEOUT_MS');
   return out;
 }
 
@@ -176,6 +183,10 @@ export interface Config {
   rateRefreshPerMin: number;
   rateAuthFailPerMin: number;
   rateLimitEntries: number;
+  serverHeadersTimeoutMs: number;
+  serverRequestTimeoutMs: number;
+  serverKeepAliveTimeoutMs: number;
+  serverMaxConnections: number;
 }
 
 /** Parses the environment-shaped record; throws ConfigError naming every bad variable. */
@@ -240,5 +251,9 @@ function toConfig(p: Parsed): Config {
     rateRefreshPerMin: p.RATE_REFRESH_PER_MIN,
     rateAuthFailPerMin: p.RATE_AUTH_FAIL_PER_MIN,
     rateLimitEntries: p.RATE_LIMIT_ENTRIES,
+    serverHeadersTimeoutMs: p.SERVER_HEADERS_TIMEOUT_MS,
+    serverRequestTimeoutMs: p.SERVER_REQUEST_TIMEOUT_MS,
+    serverKeepAliveTimeoutMs: p.SERVER_KEEPALIVE_TIMEOUT_MS,
+    serverMaxConnections: p.SERVER_MAX_CONNECTIONS,
   };
 }

@@ -31,13 +31,9 @@ import type { SessionStore } from './sessions/types.ts';
 
 const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 
-/** Server-side bounds against slow and idle clients (documented in the README). */
+/** Fixed server-side bounds; the timeouts and the connection limit come from config (SERVER_*). */
 export const SERVER_LIMITS = {
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 65_000,
   maxHeaderSize: 32 * 1024,
-  maxConnections: 20_000,
   drainMs: 10_000,
 };
 
@@ -185,13 +181,13 @@ export async function startNodeGateway(
   const server = createAdaptorServer({
     fetch: app.fetch,
     serverOptions: {
-      headersTimeout: SERVER_LIMITS.headersTimeoutMs,
-      requestTimeout: SERVER_LIMITS.requestTimeoutMs,
-      keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
+      headersTimeout: config.serverHeadersTimeoutMs,
+      requestTimeout: config.serverRequestTimeoutMs,
+      keepAliveTimeout: config.serverKeepAliveTimeoutMs,
       maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
     },
   });
-  server.maxConnections = SERVER_LIMITS.maxConnections;
+  server.maxConnections = config.serverMaxConnections;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => rejectAtParser(err, socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
