@@ -160,8 +160,13 @@ export class ChannelManager {
       free: Math.max(0, Math.round((1 - used) * 10_000) / 10_000),
       overcommitted: used > 1 + 1e-9,
       channels: this.channels.size,
-      startInterval: this.deps.config.startInterval,
-      queue: this.queueOrder(),
+      startQueue: {
+        intervalSeconds: this.deps.config.startInterval,
+        waiting: this.queueOrder(),
+        recentStarts: this.queue
+          .recentStarts()
+          .map((s) => ({ channel: s.id, at: new Date(s.at).toISOString() })),
+      },
       profiles: Object.fromEntries(
         Object.values(PROFILES).map((p) => [
           p.id,

@@ -17,8 +17,12 @@ interface Item {
   start: () => void;
 }
 
+/** How many past releases are kept, so operators can see the spacing. */
+const HISTORY = 20;
+
 export class StartQueue {
   private readonly items: Item[] = [];
+  private readonly history: { id: string; at: number }[] = [];
   private readonly intervalMs: number;
   private readonly clock: Clock;
   private readonly schedule: Schedule;
@@ -77,6 +81,11 @@ export class StartQueue {
     return this.items.length;
   }
 
+  /** The last releases, oldest first (`at` on the queue's clock). */
+  recentStarts(): { id: string; at: number }[] {
+    return [...this.history];
+  }
+
   private pump(): void {
     if (!this.running || this.pending || this.items.length === 0) return;
     const wait = this.lastStartAt + this.intervalMs - this.clock.now();
@@ -89,6 +98,8 @@ export class StartQueue {
     }
     const item = this.items.shift()!;
     this.lastStartAt = this.clock.now();
+    this.history.push({ id: item.id, at: this.lastStartAt });
+    if (this.history.length > HISTORY) this.history.shift();
     this.onChange(this.items.length);
     item.start();
     this.pump();

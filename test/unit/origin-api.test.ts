@@ -215,7 +215,7 @@ describe('operator API: channels', () => {
       used: 0.4,
       free: 0.6,
       channels: 1,
-      queue: ['news1'],
+      startQueue: { intervalSeconds: 2, waiting: ['news1'], recentStarts: [] },
       profiles: { 'test-180p': { maxChannels: 2 } },
     });
   });

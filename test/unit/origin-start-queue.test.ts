@@ -50,6 +50,11 @@ describe('staggered start queue', () => {
     ]);
     expect(q.length).toBe(0);
     expect(lengths.at(-1)).toBe(0);
+    expect(q.recentStarts()).toEqual([
+      { id: 'a', at: 0 },
+      { id: 'b', at: 2000 },
+      { id: 'c', at: 4000 },
+    ]);
   });
 
   it('spaces a later start from the previous one, not from when it was queued', () => {
