@@ -218,19 +218,30 @@ export async function startNodeGateway(
 }
 
 /** Requests the HTTP parser refuses never reach the app: answer them in the same JSON shape. */
-function rejectAtParser(err: NodeJS.ErrnoException, socket: Duplex): void {
+function rejectAtParser(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
   if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) {
     socket.destroy();
     return;
   }
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const e = new ApiError(tooLarge ? 'headers_too_large' : 'bad_request');
+  const e = new ApiError(parserRefusal(err));
   const body = JSON.stringify({ error: e.code, message: e.message, requestId: crypto.randomUUID() });
   socket.end(
-    `HTTP/1.1 ${e.status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${e.status} ${REASONS[e.status] ?? 'Bad Request'}\r\n` +
       `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
       `connection: close\r\n\r\n${body}`,
   );
+}
+
+const REASONS: Record<number, string> = { 414: 'URI Too Long', 431: 'Request Header Fields Too Large' };
+
+/** The parser counts the request line against the header bound: when the packet it choked on starts a
+ * request whose first line never ended, the URL is what was too long (414), otherwise the headers (431). */
+function parserRefusal(err: NodeJS.ErrnoException & { rawPacket?: Buffer }) {
+  if (err.code !== 'HPE_HEADER_OVERFLOW') return 'bad_request' as const;
+  const packet = err.rawPacket;
+  const startsRequest =
+    packet !== undefined && /^[A-Z]{1,20} /.test(packet.subarray(0, 21).toString('latin1'));
+  return startsRequest && !packet.includes(10) ? ('uri_too_long' as const) : ('headers_too_large' as const);
 }
 
 async function main(): Promise<void> {
