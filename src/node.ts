@@ -174,7 +174,7 @@ export async function startNodeGateway(
     extraRoutes: (routes, ctx) => {
       if (config.devMode) demoRoutes(routes, () => readFile(HLS_JS, 'utf8'));
       // nginx edge mode (nginx/edge.conf): the auth subrequest, same Authenticator as /live/
-      mountNginxAuth(routes, ctx, { leaseMs: config.sessionLeaseMs });
+      mountNginxAuth(routes, ctx, config);
     },
   });
 

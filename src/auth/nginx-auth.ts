@@ -16,8 +16,14 @@
  * with auth_request_set and renders in an error_page location (SPEC §10). A success may be cached by nginx
  * for `X-Accel-Expires` seconds: half the session lease, so that nginx's cache and the gateway's lease
  * together let a kick or a revocation through within about one lease.
+ *
+ * Browser players on another origin: the answer carries the CORS headers `/live/` would (CORS_ORIGINS),
+ * computed from the player's Origin, which nginx copies onto what it serves; preflights never come here
+ * (nginx passes them to the gateway's `/live/` route, which answers them before any authentication).
  */
 import type { Hono } from 'hono';
+import type { Config } from '../config.ts';
+import { corsFor } from '../delivery/cors.ts';
 import { parseLiveObject } from '../delivery/paths.ts';
 import { ApiError, errorResponse } from '../errors.ts';
 import type { AppEnv } from '../http.ts';
@@ -27,18 +33,15 @@ import { extractToken } from './token-source.ts';
 export const NGINX_AUTH_PATH = '/_edge/auth';
 const LIVE_URI = /^\/live\/([^/]+)\/(.+)$/;
 
-export interface NginxAuthOptions {
-  /** SESSION_LEASE in ms */
-  leaseMs: number;
-}
-
 /** Mounts the auth subrequest route; call it from `AppDeps.extraRoutes` with the app's Authenticator. */
 export function mountNginxAuth(
   app: Hono<AppEnv>,
   ctx: { auth: Authenticator },
-  opts: NginxAuthOptions,
+  config: Pick<Config, 'sessionLeaseMs' | 'corsOrigins'>,
 ): void {
-  const cacheSeconds = Math.floor(opts.leaseMs / 2000);
+  const cacheSeconds = Math.floor(config.sessionLeaseMs / 2000);
+  // the CORS headers /live/ would carry, for nginx to copy onto the segment (or refusal) it serves
+  if (config.corsOrigins.length) app.use(NGINX_AUTH_PATH, corsFor(config.corsOrigins));
   app.get(NGINX_AUTH_PATH, async (c) => {
     try {
       const uri = c.req.header('x-original-uri') ?? '';

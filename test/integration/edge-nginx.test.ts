@@ -15,6 +15,7 @@ import {
 } from '../helpers/conformance.ts';
 import { type EdgeNginx, startEdgeNginx } from '../helpers/nginx.ts';
 
+const PLAYER_ORIGIN = 'https://player.example';
 let base: ConformanceBase;
 let gw: NodeGateway;
 let nginx: EdgeNginx;
@@ -28,6 +29,7 @@ beforeAll(async () => {
   gw = await startNodeGateway({
     ...base.env,
     SESSION_LEASE: '10',
+    CORS_ORIGINS: PLAYER_ORIGIN,
     PORT: '0',
     HOST: '127.0.0.1',
     TRUSTED_PROXIES: '127.0.0.1/32',
@@ -104,6 +106,48 @@ describe('what nginx caches', () => {
       expect(Buffer.from(res.bytes).equals(Buffer.from(bytes))).toBe(true);
     }
     expect(originFetches('/live/demo/910.ts')).toBe(1);
+  });
+});
+
+describe('browser players on another origin (CORS_ORIGINS)', () => {
+  const cors = (res: { headers: { get(name: string): string | null } }) => ({
+    origin: res.headers.get('access-control-allow-origin'),
+    credentials: res.headers.get('access-control-allow-credentials'),
+  });
+
+  it("a segment carries the gateway's CORS decision for the player's Origin", async () => {
+    const token = await issue();
+    const allowed = await get('/live/demo/100.ts', { token, headers: { origin: PLAYER_ORIGIN } });
+    expect(allowed.status).toBe(200);
+    expect(cors(allowed)).toEqual({ origin: PLAYER_ORIGIN, credentials: 'true' });
+    expect(allowed.headers.get('vary')).toMatch(/origin/i);
+    // same token, address and channel, other Origin: the cached decision must not answer for it
+    const foreign = await get('/live/demo/100.ts', { token, headers: { origin: 'https://evil.example' } });
+    expect(foreign.status).toBe(200);
+    expect(cors(foreign).origin).toBeNull();
+    const again = await get('/live/demo/101.ts', { token, headers: { origin: PLAYER_ORIGIN } });
+    expect(cors(again).origin).toBe(PLAYER_ORIGIN);
+  });
+
+  it('a refusal is readable by the player too', async () => {
+    const res = await get('/live/demo/100.ts', { headers: { origin: PLAYER_ORIGIN } });
+    expect(res.status).toBe(401);
+    expect(cors(res).origin).toBe(PLAYER_ORIGIN);
+  });
+
+  it('a preflight is answered without credentials, by the gateway', async () => {
+    const res = await undiciFetch(`${nginx.url}/live/demo/100.ts`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: PLAYER_ORIGIN,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
+      dispatcher: player,
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe(PLAYER_ORIGIN);
+    expect(res.headers.get('access-control-allow-headers')).toMatch(/authorization/i);
   });
 });
 
