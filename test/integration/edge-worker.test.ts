@@ -1,9 +1,11 @@
 /**
- * The Worker on real workerd beyond the shared conformance suite: the Cache API as the segment tier, a hung
- * origin bounded by abort signals, revocation through the Durable Object, what Workers leave out (/metrics),
- * and a bad configuration. The in-memory segment cache is switched off (SEGMENT_CACHE_BYTES=0), so a
- * segment served while both origins are down can only have come from the Cache API.
+ * The Worker on real workerd beyond the shared conformance suite: misses coalesced across concurrent
+ * requests (promises shared between request contexts), a hung origin bounded by abort signals, revocation
+ * through the Durable Object, what Workers leave out (/metrics), the Cache API as the segment tier, and a
+ * bad configuration. For the Cache API a second Worker runs without the in-memory segment cache
+ * (SEGMENT_CACHE_BYTES=0), so a segment it serves while both origins are down can only come from there.
  */
+import { randomBytes } from 'node:crypto';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_ADDRESS, type ConformanceBase, conformanceBase } from '../helpers/conformance.ts';
@@ -12,22 +14,25 @@ import { startWorkerd, type Workerd } from '../helpers/workerd.ts';
 
 let base: ConformanceBase;
 let worker: Workerd;
+let cacheOnly: Workerd;
 const player = new Agent({ localAddress: CLIENT_ADDRESS });
 const run = Math.random().toString(36).slice(2, 8);
 let n = 0;
 
 beforeAll(async () => {
   base = await conformanceBase();
-  worker = await startWorkerd({ env: { ...base.env, SEGMENT_CACHE_BYTES: '0' } });
+  worker = await startWorkerd({ env: base.env });
+  cacheOnly = await startWorkerd({ env: { ...base.env, SEGMENT_CACHE_BYTES: '0' } });
 });
 afterAll(async () => {
   await worker?.stop();
+  await cacheOnly?.stop();
   await base?.close();
   await player.close();
 });
 
-async function issue(sub = `worker-${run}-${++n}`): Promise<string> {
-  const res = await undiciFetch(`${worker.url}/v1/tokens`, {
+async function issue(sub = `worker-${run}-${++n}`, on = worker): Promise<string> {
+  const res = await undiciFetch(`${on.url}/v1/tokens`, {
     method: 'POST',
     headers: { authorization: `Bearer ${base.env.ISSUER_API_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({ sub, ip: CLIENT_ADDRESS, channels: ['demo'] }),
@@ -37,12 +42,16 @@ async function issue(sub = `worker-${run}-${++n}`): Promise<string> {
   return ((await res.json()) as { token: string }).token;
 }
 
-async function get(path: string, token?: string) {
-  const res = await undiciFetch(`${worker.url}${path}`, {
+async function get(path: string, token?: string, on = worker) {
+  const res = await undiciFetch(`${on.url}${path}`, {
     headers: token ? { authorization: `Bearer ${token}` } : {},
     dispatcher: player,
   });
-  return { status: res.status, bytes: new Uint8Array(await res.arrayBuffer()) };
+  return {
+    status: res.status,
+    cache: res.headers.get('x-cache'),
+    bytes: new Uint8Array(await res.arrayBuffer()),
+  };
 }
 const originFetches = (path: string) => base.primary.count(path) + base.secondary.count(path);
 const put = async (name: string, bytes: Uint8Array) => {
@@ -51,33 +60,19 @@ const put = async (name: string, bytes: Uint8Array) => {
 };
 
 describe('Worker on workerd', () => {
-  it('serves a segment from the Cache API once it is there, with both origins down', async () => {
-    const bytes = crypto.getRandomValues(new Uint8Array(32 * 1024));
-    await put('920.ts', bytes);
+  it('concurrent misses for one segment are one origin fetch, shared across requests', async () => {
+    const bytes = new Uint8Array(randomBytes(256 * 1024));
+    await put('922.ts', bytes);
     const token = await issue();
-    expect((await get('/live/demo/920.ts', token)).status).toBe(200);
-    expect(originFetches('/live/demo/920.ts')).toBe(1);
-    // the copy is written in the background (waitUntil): wait until a request no longer reaches an origin
-    await waitFor(
-      async () => {
-        const before = originFetches('/live/demo/920.ts');
-        return (
-          (await get('/live/demo/920.ts', token)).status === 200 &&
-          originFetches('/live/demo/920.ts') === before
-        );
-      },
-      { what: 'the segment in the Cache API', timeoutMs: 20_000, intervalMs: 200 },
-    );
-    await base.primary.kill();
-    await base.secondary.kill();
-    try {
-      const res = await get('/live/demo/920.ts', token);
+    const all = await Promise.all(Array.from({ length: 8 }, () => get('/live/demo/922.ts', token)));
+    for (const res of all) {
       expect(res.status).toBe(200);
       expect(Buffer.from(res.bytes).equals(Buffer.from(bytes))).toBe(true);
-    } finally {
-      await base.primary.revive();
-      await base.secondary.revive();
     }
+    // one leader; the others waited for its fetch, or came after it and found the object held
+    expect(all.filter((r) => r.cache === 'MISS')).toHaveLength(1);
+    expect(all.every((r) => ['MISS', 'COALESCED', 'HIT'].includes(r.cache ?? ''))).toBe(true);
+    expect(originFetches('/live/demo/922.ts')).toBe(1);
   });
 
   it('bounds a hung primary by the first-byte timeout and fails over within the request', async () => {
@@ -111,6 +106,37 @@ describe('Worker on workerd', () => {
 
   it('has no /metrics route (no Prometheus registry on Workers)', async () => {
     expect((await get('/metrics')).status).toBe(404);
+  });
+});
+
+describe('Worker without the in-memory segment cache', () => {
+  it('serves a segment from the Cache API once it is there, with both origins down', async () => {
+    const bytes = crypto.getRandomValues(new Uint8Array(32 * 1024));
+    await put('920.ts', bytes);
+    const token = await issue(undefined, cacheOnly);
+    expect((await get('/live/demo/920.ts', token, cacheOnly)).status).toBe(200);
+    expect(originFetches('/live/demo/920.ts')).toBe(1);
+    // the copy is written in the background (waitUntil): wait until a request no longer reaches an origin
+    await waitFor(
+      async () => {
+        const before = originFetches('/live/demo/920.ts');
+        return (
+          (await get('/live/demo/920.ts', token, cacheOnly)).status === 200 &&
+          originFetches('/live/demo/920.ts') === before
+        );
+      },
+      { what: 'the segment in the Cache API', timeoutMs: 20_000, intervalMs: 200 },
+    );
+    await base.primary.kill();
+    await base.secondary.kill();
+    try {
+      const res = await get('/live/demo/920.ts', token, cacheOnly);
+      expect(res.status).toBe(200);
+      expect(Buffer.from(res.bytes).equals(Buffer.from(bytes))).toBe(true);
+    } finally {
+      await base.primary.revive();
+      await base.secondary.revive();
+    }
   });
 });
 
