@@ -55,6 +55,20 @@ export function numberFlag(
   return n;
 }
 
+/** A URL flag, optionally limited to some schemes (e.g. ['http:', 'https:']). */
+export function urlFlag(flag: string, raw: string, protocols?: string[]): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new UsageError(`--${flag}: "${raw}" is not a URL`);
+  }
+  if (protocols && !protocols.includes(u.protocol)) {
+    throw new UsageError(`--${flag}: the scheme must be ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return raw;
+}
+
 const BITRATE_RE = /^(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:bps|b\/s)?$/;
 const SCALE: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9 };
 

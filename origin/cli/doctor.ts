@@ -10,7 +10,7 @@
 import { availableParallelism, hostname, release } from 'node:os';
 import { resolve } from 'node:path';
 import type { EncoderChoice } from '../config.ts';
-import { parseFlags, runCli, UsageError } from './args.ts';
+import { parseFlags, runCli, UsageError, urlFlag } from './args.ts';
 import {
   type Check,
   checkCongestionControl,
@@ -46,19 +46,6 @@ export interface DoctorOptions {
   dataDir: string;
   encoder: EncoderChoice;
   gpuModel?: string;
-}
-
-function urlFlag(flag: string, raw: string, protocols: string[]): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new UsageError(`--${flag}: "${raw}" is not a URL`);
-  }
-  if (!protocols.includes(u.protocol)) {
-    throw new UsageError(`--${flag}: the scheme must be ${protocols.map((p) => `${p}//`).join(' or ')}`);
-  }
-  return raw;
 }
 
 export function parseDoctorArgs(
