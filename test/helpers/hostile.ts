@@ -179,9 +179,18 @@ export interface IdleFlood {
   destroy(): void;
 }
 
-/** Opens `count` connections that never send a byte (in batches, so the listen backlog is not the test). */
-export async function idleConnections(port: number, count: number, batch = 100): Promise<IdleFlood> {
+/**
+ * Opens `count` connections that never send a byte (in batches, so the listen backlog is not the test).
+ * `read: false` models the worst attacker, who also never reads: it cannot even see the server hang up,
+ * so only a server that really closes the connection (not half-closes it) gets its slot back.
+ */
+export async function idleConnections(
+  port: number,
+  count: number,
+  opts: { read?: boolean; batch?: number } = {},
+): Promise<IdleFlood> {
   const sockets: Socket[] = [];
+  const batch = opts.batch ?? 100;
   let closed = 0;
   let connected = 0;
   for (let i = 0; i < count; i += batch) {
@@ -190,6 +199,7 @@ export async function idleConnections(port: number, count: number, batch = 100):
       sockets.push(s);
       s.on('error', () => {});
       s.on('close', () => closed++);
+      if (opts.read ?? true) s.resume();
       return new Promise<void>((resolve) => {
         s.once('connect', () => {
           connected++;
