@@ -184,6 +184,9 @@ export async function startNodeGateway(
       headersTimeout: config.serverHeadersTimeoutMs,
       requestTimeout: config.serverRequestTimeoutMs,
       keepAliveTimeout: config.serverKeepAliveTimeoutMs,
+      // Node enforces the two timeouts above only when it sweeps its connections (every 30 s by default),
+      // so a Slowloris client would get up to 30 s more than the bound says
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.serverHeadersTimeoutMs / 2)),
       maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
     },
   });
