@@ -233,6 +233,8 @@ function rejectAtParser(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, soc
       `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
       `connection: close\r\n\r\n${body}`,
   );
+  // end() only half-closes: a client that never reads nor closes would keep its connection slot for good
+  socket.once('finish', () => socket.destroy());
 }
 
 const REASONS: Record<number, string> = { 414: 'URI Too Long', 431: 'Request Header Fields Too Large' };
