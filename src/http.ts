@@ -53,7 +53,10 @@ export async function readBounded(req: Request, maxBytes: number): Promise<strin
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    // a client that hangs up or times out mid-body is its own failure, not the gateway's (no 500)
+    const { done, value } = await reader.read().catch((err: unknown) => {
+      throw new ApiError('bad_request', 'Body was not received in full', { cause: err });
+    });
     if (done) break;
     size += value.byteLength;
     if (size > maxBytes) {
