@@ -12,6 +12,7 @@ import { formatTable, RESULTS_DIR, type Row, writeResults } from './lib/report.t
 import { parseSettings } from './lib/settings.ts';
 import { type Stack, startStack } from './lib/stack.ts';
 import { preflight } from './rows/checks.ts';
+import { edgeRuntimeRows } from './rows/edge-runtimes.ts';
 import { failoverProbe } from './rows/failover.ts';
 import { redisMemoryRow, storeCommandRows } from './rows/sessions.ts';
 import { soakRow } from './rows/soak.ts';
@@ -50,9 +51,18 @@ try {
 } finally {
   await stop();
 }
+let edgeOutput = '';
+if (settings.edge) {
+  log('edge runtimes (bench/edge.ts)');
+  const edge = await edgeRuntimeRows({ seconds: settings.seconds, rounds: settings.rounds });
+  rows.push(...edge.rows);
+  edgeOutput = edge.output;
+  raw.edge = edge.output;
+}
 const loadAtEnd = loadNow();
 const table = formatTable(rows);
 const machineLine = describeLine(machine, loadAtEnd);
+if (edgeOutput) console.log(`\nbench/edge.ts:\n${edgeOutput.trim()}`);
 console.log(`\n${table}\n\nmachine: ${machineLine}`);
 const file = await writeResults({ startedAt, settings, machine: { ...machine, loadAtEnd }, rows, raw });
 log(`results: ${file}`);

@@ -4,6 +4,7 @@
  * with the same wrk settings. A ratio between two subjects is taken round by round and the median kept,
  * so a burst of load from a neighbour on the shared cores weighs on one round, not on one subject.
  */
+import { cpuSeconds } from './cpu.ts';
 import { median } from './stats.ts';
 import { type BenchRequest, errorCount, type LoadResult, runWrk } from './wrk.ts';
 
@@ -12,6 +13,8 @@ export interface Subject {
   url: string;
   requests: BenchRequest[];
   connections: number;
+  /** the subject's process (its children are counted too), for CPU time per request */
+  pid: number | undefined;
   /** counters read before and after each measured round (e.g. store commands); deltas are kept */
   counters?: () => Promise<Record<string, number>>;
 }
@@ -19,6 +22,8 @@ export interface Subject {
 export interface Round extends LoadResult {
   /** counter deltas over the round */
   counters: Record<string, number>;
+  /** CPU time (user + system) the subject spent per request, in µs */
+  cpuUsPerRequest: number;
 }
 
 export interface SubjectResult {
@@ -26,6 +31,7 @@ export interface SubjectResult {
   rounds: Round[];
   reqPerSec: number;
   bytesPerSec: number;
+  cpuUsPerRequest: number;
   errors: number;
 }
 
@@ -50,10 +56,12 @@ export async function measureGroup(
     const order = [...subjects.slice(r % subjects.length), ...subjects.slice(0, r % subjects.length)];
     for (const subject of order) {
       const before = (await subject.counters?.()) ?? {};
+      const cpuBefore = subject.pid ? await cpuSeconds(subject.pid) : Number.NaN;
       const result = await runWrk({ ...subject, seconds: s.seconds });
+      const cpu = subject.pid ? (await cpuSeconds(subject.pid)) - cpuBefore : Number.NaN;
       const after = (await subject.counters?.()) ?? {};
       const counters = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
-      rounds.get(subject.id)?.push({ ...result, counters });
+      rounds.get(subject.id)?.push({ ...result, counters, cpuUsPerRequest: (cpu * 1e6) / result.requests });
       await between();
     }
   }
@@ -67,6 +75,7 @@ export async function measureGroup(
           rounds: rs,
           reqPerSec: median(rs.map((r) => r.reqPerSec)),
           bytesPerSec: median(rs.map((r) => r.bytesPerSec)),
+          cpuUsPerRequest: median(rs.map((r) => r.cpuUsPerRequest)),
           errors: rs.reduce((n, r) => n + errorCount(r), 0),
         },
       ];

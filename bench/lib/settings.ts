@@ -19,13 +19,16 @@ export interface Settings {
   /** sessions created for the Redis memory row */
   sessionsForMemory: number;
   soak: { seconds: number; players: number; periodMs: number };
-  /** directory for `--cpu-prof` profiles of the gateways, when profiling */
+  /** run the gateways under --cpu-prof and summarize the profiles */
   profile: boolean;
+  /** also run bench/edge.ts (Worker on workerd, nginx edge): full runs only, unless asked */
+  edge: boolean;
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--profile] [--rounds N] [--seconds N]
+const USAGE = `usage: npm run bench -- [--quick] [--profile] [--edge | --no-edge] [--rounds N] [--seconds N]
   --quick     one short round of everything (under a minute), for development
   --profile   run the gateways under --cpu-prof and print where their time went
+  --edge      also run bench/edge.ts (Worker, nginx edge): the default in full runs; --no-edge skips it
   --rounds N  measured rounds per throughput subject (default 3; quick 1)
   --seconds N seconds per round (default 5; quick 1)`;
 
@@ -35,6 +38,8 @@ export function parseSettings(argv: string[]): Settings {
     options: {
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      edge: { type: 'boolean' },
+      'no-edge': { type: 'boolean' },
       rounds: { type: 'string' },
       seconds: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -55,6 +60,7 @@ export function parseSettings(argv: string[]): Settings {
     sessionsForMemory: 100_000,
     soak: { seconds: quick ? 10 : 60, players: 1000, periodMs: 2000 },
     profile: values.profile === true,
+    edge: values['no-edge'] ? false : (values.edge ?? !quick),
   };
 }
 

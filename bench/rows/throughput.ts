@@ -40,48 +40,59 @@ export async function throughputRows(
   ];
   const { memory, redis, noCache } = stack.gateways;
   const conns = (role: ObjectRole) => (role === 'large' ? s.connections.large : s.connections.small);
-  const subject = (id: string, url: string, role: ObjectRole, counters?: Subject['counters']): Subject => ({
+  const subject = (
+    id: string,
+    target: { url: string; proc: { child: { pid?: number | undefined } } },
+    role: ObjectRole,
+    counters?: Subject['counters'],
+  ): Subject => ({
     id,
-    url,
+    url: target.url,
+    pid: target.proc.child.pid,
     requests: bearer(role),
     connections: conns(role),
     ...(counters ? { counters } : {}),
   });
+  const nginx = (url: string) => ({ url, proc: stack.peers.proc });
   const memCounters = () => guardCounters(memory);
   const redisCounters = async () => ({ ...(await guardCounters(redis)), redis: await redisCommands(stack) });
 
   const medium = await measureGroup(
     [
-      subject('hono', stack.hono.url, 'medium'),
-      subject('memory', memory.url, 'medium', memCounters),
-      subject('redis', redis.url, 'medium', redisCounters),
+      subject('hono', stack.hono, 'medium'),
+      subject('memory', memory, 'medium', memCounters),
+      subject('redis', redis, 'medium', redisCounters),
     ],
     s,
     between,
   );
   const small = await measureGroup(
     [
-      subject('hono', stack.hono.url, 'small'),
-      subject('memory', memory.url, 'small', memCounters),
-      subject('redis', redis.url, 'small', redisCounters),
+      subject('hono', stack.hono, 'small'),
+      subject('memory', memory, 'small', memCounters),
+      subject('redis', redis, 'small', redisCounters),
       {
         id: 'secure_link',
         url: stack.peers.secureLinkUrl,
+        pid: stack.peers.proc.child.pid,
         requests: signedLinks,
         connections: conns('small'),
       },
-      subject('fastify', stack.fastify.url, 'small'),
+      subject('fastify', stack.fastify, 'small'),
     ],
     s,
     between,
   );
   const large = await measureGroup(
-    [subject('nginx', stack.peers.staticUrl, 'large'), subject('memory', memory.url, 'large', memCounters)],
+    [
+      subject('nginx', nginx(stack.peers.staticUrl), 'large'),
+      subject('memory', memory, 'large', memCounters),
+    ],
     s,
     between,
   );
   const miss = await measureGroup(
-    [subject('nginx', stack.peers.proxyUrl, 'large'), subject('no-cache', noCache.url, 'large')],
+    [subject('nginx', nginx(stack.peers.proxyUrl), 'large'), subject('no-cache', noCache, 'large')],
     s,
     between,
   );

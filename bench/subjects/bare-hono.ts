@@ -24,6 +24,8 @@ app.get('/live/:channel/:name', (c) => {
 });
 
 serve({ fetch: app.fetch, port: Number(requiredEnv('PORT')), hostname: '127.0.0.1' });
+// exit through Node (not the default signal death) so a --cpu-prof profile gets written
+for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => process.exit(0));
 
 function requiredEnv(name: string): string {
   const v = process.env[name];
