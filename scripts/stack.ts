@@ -4,6 +4,11 @@
  * through their operator API, and the gateway in front (memory sessions unless REDIS_URL is set; dev keys and
  * secrets generated at start). Ctrl-C stops everything it started.
  *
+ * Every child runs in its own process group, and stopping ends the leader gracefully and then sweeps the
+ * group: an origin that was SIGKILLed (the failover test does it) leaves its ffmpeg behind, and that ffmpeg
+ * must not outlive the stack. Ports come from STACK_GATEWAY_PORT, STACK_ORIGIN_PORTS (a,b) and
+ * STACK_UDP_PORTS (a,b) when set.
+ *
  * `startStack()` is also what the browser end-to-end test runs, with a short token TTL.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -12,7 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
-import { startContribution } from '../origin/contribution.ts';
+import { contributionArgs } from '../origin/contribution.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -28,10 +33,13 @@ export interface StackOptions {
   gatewayEnv?: Record<string, string>;
   /** where child output goes: inherit for `npm start`, a sink for tests */
   log?: (line: string) => void;
+  /** aborting stops everything started so far (Ctrl-C during start-up); startStack then rejects */
+  signal?: AbortSignal;
 }
 
 export interface StackProcess {
   name: string;
+  /** the current process; it leads its own process group (its pid is the group id) */
   child: ChildProcess;
   /** starts the process again with the same arguments (fault tests restart a killed origin) */
   restart(): Promise<void>;
@@ -44,6 +52,7 @@ export interface Stack {
   operatorKey: string;
   issuerKey: string;
   processes: { gateway: StackProcess; originA: StackProcess; originB: StackProcess; feed: StackProcess };
+  /** stops everything it started, orphans of killed processes included; idempotent */
   stop(): Promise<void>;
 }
 
@@ -75,8 +84,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const keySecret = `v1:${randomHex(32)}`;
 
   const procs: StackProcess[] = [];
-  let stopping = false;
-  const spawnNamed = (name: string, args: string[], env: Record<string, string>): StackProcess => {
+  // every process group ever started (a restart makes a new one): all are swept at stop
+  const groups = new Set<number>();
+  let stopping: Promise<void> | undefined;
+  const spawnNamed = (
+    name: string,
+    command: string,
+    args: () => string[],
+    env: Record<string, string> = {},
+  ): StackProcess => {
     const sp: StackProcess = {
       name,
       child: launch(),
@@ -85,16 +101,19 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       },
     };
     function launch(): ChildProcess {
-      const child = spawn(process.execPath, args, {
+      const child = spawn(command, args(), {
         cwd: ROOT,
         env: { ...process.env, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
       });
+      if (child.pid) groups.add(child.pid);
       const prefix = (d: Buffer) => {
         for (const line of d.toString().split('\n')) if (line) log(`[${name}] ${line}\n`);
       };
       child.stdout?.on('data', prefix);
       child.stderr?.on('data', prefix);
+      child.on('error', (err) => log(`[${name}] could not start: ${err.message}\n`));
       child.on('exit', (code, sig) => {
         if (!stopping) log(`[${name}] exited (${sig ?? code})\n`);
       });
@@ -103,6 +122,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     procs.push(sp);
     return sp;
   };
+  // last resort if this process exits without stop() (an uncaught error): no child outlives it
+  const sweepAll = () => {
+    for (const pgid of groups) killGroup(pgid, 'SIGKILL');
+  };
+  process.on('exit', sweepAll);
 
   const originEnv = (id: string, port: number): Record<string, string> => ({
     PORT: String(port),
@@ -115,21 +139,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     START_INTERVAL: '0',
     LOG_LEVEL: 'warn',
   });
-  const originA = spawnNamed('origin-a', ['origin/main.ts'], originEnv('origin-a', portA));
-  const originB = spawnNamed('origin-b', ['origin/main.ts'], originEnv('origin-b', portB));
-
-  const sendFeed = () => startContribution({ targets: [`127.0.0.1:${udpA}`, `127.0.0.1:${udpB}`] });
-  const feed: StackProcess = {
-    name: 'feed',
-    child: sendFeed(),
-    restart: async () => {
-      feed.child = sendFeed();
-    },
-  };
-  procs.push(feed);
+  const node = process.execPath;
+  const originA = spawnNamed('origin-a', node, () => ['origin/main.ts'], originEnv('origin-a', portA));
+  const originB = spawnNamed('origin-b', node, () => ['origin/main.ts'], originEnv('origin-b', portB));
+  // the arguments carry the sender's UTC epoch, so a restarted feed gets fresh ones
+  const feed = spawnNamed('feed', 'ffmpeg', () =>
+    contributionArgs({ targets: [`127.0.0.1:${udpA}`, `127.0.0.1:${udpB}`] }),
+  );
 
   const originUrls: [string, string] = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
-  const gateway = spawnNamed('gateway', ['src/node.ts'], {
+  const gateway = spawnNamed('gateway', node, () => ['src/node.ts'], {
     PORT: String(gatewayPort),
     HOST: '127.0.0.1',
     ORIGINS: originUrls.join(','),
@@ -145,21 +164,40 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ...opts.gatewayEnv,
   });
 
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
+  const stopAll = async () => {
     await Promise.all(
       procs.map(async ({ child }) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const gone = once(child, 'exit');
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 8000);
-        await gone;
-        clearTimeout(t);
+        if (child.exitCode === null && child.signalCode === null) {
+          const gone = once(child, 'exit');
+          child.kill('SIGTERM');
+          const t = setTimeout(() => child.kill('SIGKILL'), 8000);
+          await gone;
+          clearTimeout(t);
+        }
       }),
     );
+    // the leaders stopped their own children; what is left in a group was orphaned by a SIGKILL
+    sweepAll();
+    groups.clear();
+    process.off('exit', sweepAll);
     await rm(dataDir, { recursive: true, force: true });
   };
+  const stop = () => {
+    stopping ??= stopAll();
+    return stopping;
+  };
+  opts.signal?.addEventListener('abort', () => void stop(), { once: true });
+  // start-up gives up at once when it is aborted or a process dies (a port in use, a bad environment)
+  const interrupted = (): Error | undefined => {
+    if (stopping) return new StackStopped();
+    const dead = procs.find(({ child }) => child.exitCode !== null || child.signalCode !== null);
+    if (dead)
+      return new Error(
+        `${dead.name} exited during start-up (${dead.child.signalCode ?? dead.child.exitCode})`,
+      );
+  };
+  const until = (check: () => Promise<boolean>, what: string, timeoutMs?: number) =>
+    waitUntil(check, what, interrupted, timeoutMs);
 
   try {
     for (const [i, url] of originUrls.entries()) {
@@ -204,24 +242,89 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   }
 }
 
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // the group is already empty
+  }
+}
+
+/** startStack was aborted before the stack was up. */
+export class StackStopped extends Error {
+  constructor() {
+    super('stopped before the stack was up');
+  }
+}
+
+async function waitUntil(
+  check: () => Promise<boolean>,
+  what: string,
+  interrupted: () => Error | undefined,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const err = interrupted();
+    if (err) throw err;
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Port overrides for `npm start` (several stacks side by side, tests); defaults are SPEC §9's. */
+export function portsFromEnv(
+  env: Record<string, string | undefined>,
+): Required<Pick<StackOptions, 'gatewayPort' | 'originPorts' | 'udpPorts'>> {
+  const port = (name: string, text: string): number => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < 1 || n > 65535)
+      throw new Error(`${name}: "${text}" is not a port (1-65535)`);
+    return n;
+  };
+  const pair = (name: string, fallback: [number, number]): [number, number] => {
+    const text = env[name];
+    if (text === undefined || text === '') return fallback;
+    const parts = text.split(',').map((p) => p.trim());
+    if (parts.length !== 2) throw new Error(`${name}: expected two ports "a,b", got "${text}"`);
+    return [port(name, parts[0] ?? ''), port(name, parts[1] ?? '')];
+  };
+  const gw = env.STACK_GATEWAY_PORT;
+  return {
+    gatewayPort: gw === undefined || gw === '' ? 8080 : port('STACK_GATEWAY_PORT', gw),
+    originPorts: pair('STACK_ORIGIN_PORTS', [9001, 9002]),
+    udpPorts: pair('STACK_UDP_PORTS', [15001, 15002]),
+  };
+}
+
 async function main(): Promise<void> {
   const missing = missingPrerequisites();
   if (missing.length) {
-    console.error(`npm start needs ${missing.join(' and ')} (Debian's ffmpeg package). Run: npm run setup`);
+    console.error(
+      `npm start needs ${missing.join(' and ')}, from Debian's ffmpeg package, on the PATH. ` +
+        'Install it with: npm run setup (or: sudo apt-get install ffmpeg)',
+    );
     process.exit(1);
   }
-  console.log('starting: contribution feed, origin A (9001), origin B (9002), gateway (8080)…');
+  const ports = portsFromEnv(process.env);
+  // Ctrl-C at any time, start-up included, stops everything started so far
+  const ctrlC = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (ctrlC.signal.aborted) return;
+      console.log('\nstopping…');
+      ctrlC.abort();
+    });
+  }
+  const [a, b] = ports.originPorts;
+  console.log(
+    `starting: contribution feed, origin A (${a}), origin B (${b}), gateway (${ports.gatewayPort})…`,
+  );
   const stack = await startStack({
+    ...ports,
     gatewayEnv: process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {},
+    signal: ctrlC.signal,
   });
   const tokenRes = await fetch(`${stack.gatewayUrl}/dev/token`, { method: 'POST' });
   const { token, expires_in } = (await tokenRes.json()) as { token: string; expires_in: number };
@@ -235,19 +338,14 @@ async function main(): Promise<void> {
 
   Ctrl-C stops everything.
 `);
-  let stopping = false;
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => {
-      if (stopping) return;
-      stopping = true;
-      console.log('\nstopping…');
-      stack.stop().then(() => process.exit(0));
-    });
-  }
+  if (!ctrlC.signal.aborted) await once(ctrlC.signal, 'abort');
+  await stack.stop();
+  process.exit(0);
 }
 
 if (import.meta.main) {
   main().catch((err) => {
+    if (err instanceof StackStopped) process.exit(0);
     console.error(`npm start failed: ${(err as Error).message}`);
     process.exit(1);
   });
