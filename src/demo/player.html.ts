@@ -1,10 +1,12 @@
 /**
  * The dev-mode demo player (`GET /demo`): hls.js from the project's own node_modules, a jitter buffer of
- * ≥ 3 segments, silent token refresh at ~70 % of the token's life, the newest token put on every request
- * (hls.js keeps the URL a playlist was loaded with, so `xhrSetup` swaps the query token), load policies tight
+ * ≥ 3 segments, silent token refresh at ~70 % of the token's life with the newest token put on every request
+ * (token-keeper.ts, which is also the README's hls.js snippet), load policies tight
  * enough that an origin failover behind the gateway stays invisible, and a clear message on 403/409.
  * `window.player` exposes counters for the browser tests.
  */
+import { TOKEN_KEEPER_JS } from './token-keeper.ts';
+
 export const PLAYER_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -12,6 +14,7 @@ export const PLAYER_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>edge-gateway demo player</title>
+<link rel="icon" href="data:,">
 <style>
   body { font: 15px/1.4 system-ui, sans-serif; margin: 0; background: #111; color: #eee; }
   main { max-width: 960px; margin: 0 auto; padding: 16px; }
@@ -35,6 +38,8 @@ export const PLAYER_HTML = `<!doctype html>
 </main>
 <script src="/demo/hls.min.js"></script>
 <script>
+${TOKEN_KEEPER_JS}</script>
+<script>
 (() => {
   const params = new URLSearchParams(location.search);
   const channel = (params.get('channel') || 'demo').replace(/[^a-z0-9_-]/g, '');
@@ -42,11 +47,6 @@ export const PLAYER_HTML = `<!doctype html>
   const video = document.getElementById('video');
   const statusEl = document.getElementById('status');
   document.getElementById('channel').textContent = channel;
-
-  const player = (window.player = {
-    token: null, expiresAt: 0, refreshes: 0, refreshFailures: 0, stalls: 0, playing: false,
-    httpErrors: [], fatal: null, stopped: null, hls: null,
-  });
 
   const show = (text, isError) => { statusEl.textContent = text; statusEl.className = isError ? 'error' : ''; };
   const MESSAGES = {
@@ -57,9 +57,19 @@ export const PLAYER_HTML = `<!doctype html>
     channel_forbidden: 'Your subscription does not include this channel.',
     token_expired: 'Your access expired. Reload to sign in again.',
   };
+  const keeper = createTokenKeeper({ onRefused: (code, message) => stop(code || 'refresh_refused', message) });
+  const player = (window.player = {
+    get token() { return keeper.token; },
+    get expiresAt() { return keeper.expiresAt; },
+    get refreshes() { return keeper.refreshes; },
+    get refreshFailures() { return keeper.failures; },
+    stalls: 0, playing: false, httpErrors: [], fatal: null, stopped: null, hls: null,
+  });
+
   function stop(code, message) {
     if (player.stopped) return;
     player.stopped = code;
+    keeper.stop();
     if (player.hls) player.hls.destroy();
     show(MESSAGES[code] || message || ('Playback stopped: ' + code), true);
   }
@@ -71,38 +81,6 @@ export const PLAYER_HTML = `<!doctype html>
     });
     if (!res.ok) throw new Error('dev token: HTTP ' + res.status);
     return res.json();
-  }
-
-  let refreshTimer;
-  function scheduleRefresh(expiresIn, delayOverride) {
-    clearTimeout(refreshTimer);
-    const base = expiresIn * 1000 * 0.7;
-    const jitter = base * 0.1 * (Math.random() * 2 - 1);
-    refreshTimer = setTimeout(refresh, delayOverride !== undefined ? delayOverride : Math.max(1000, base + jitter));
-  }
-  let backoff = 1000;
-  async function refresh() {
-    if (player.stopped) return;
-    try {
-      const res = await fetch('/v1/tokens/refresh', { method: 'POST', headers: { authorization: 'Bearer ' + player.token } });
-      if (res.ok) {
-        const t = await res.json();
-        player.token = t.token; player.expiresAt = t.expires_at; player.refreshes++;
-        backoff = 1000;
-        scheduleRefresh(t.expires_in);
-        return;
-      }
-      const body = await res.json().catch(() => ({}));
-      if (res.status === 403 || res.status === 409 || (res.status === 401 && body.error !== 'rate_limited')) {
-        return stop(body.error || 'refresh_refused', body.message);
-      }
-      throw new Error('refresh: HTTP ' + res.status);
-    } catch (err) {
-      player.refreshFailures++;
-      // retry with capped exponential backoff while the token is still (or nearly) valid
-      backoff = Math.min(backoff * 2, 30000);
-      scheduleRefresh(0, backoff);
-    }
   }
 
   async function explain(url) {
@@ -132,12 +110,11 @@ export const PLAYER_HTML = `<!doctype html>
       manifestLoadPolicy: policy(3000, 6000, 4),
       keyLoadPolicy: policy(3000, 6000, 4),
       xhrSetup: (xhr, url) => {
-        const u = new URL(url, location.href);
-        if (u.origin === location.origin) u.searchParams.set('token', player.token);
-        xhr.open('GET', u.toString(), true);
+        keeper.xhrSetup(xhr, url);
         xhr.addEventListener('loadend', () => {
-          if (xhr.status >= 400) player.httpErrors.push({ status: xhr.status, path: u.pathname });
-          if (xhr.status === 403 || xhr.status === 409) explain(u.toString());
+          const path = new URL(url, location.href).pathname;
+          if (xhr.status >= 400) player.httpErrors.push({ status: xhr.status, path });
+          if (xhr.status === 403 || xhr.status === 409) explain(url);
         });
       },
     }));
@@ -160,8 +137,7 @@ export const PLAYER_HTML = `<!doctype html>
   }, 500);
 
   getToken().then((t) => {
-    player.token = t.token; player.expiresAt = t.expires_at;
-    scheduleRefresh(t.expires_in);
+    keeper.use(t);
     start();
   }).catch((err) => show(String(err), true));
 })();

@@ -12,7 +12,7 @@ export function demoRoutes(app: Hono<AppEnv>, loadHlsJs: () => Promise<string>):
     c.html(PLAYER_HTML, 200, {
       'cache-control': 'no-store',
       'content-security-policy':
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'",
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'",
     }),
   );
   app.get('/demo/hls.min.js', async (c) => {
