@@ -31,6 +31,7 @@ interface Running {
   log: WriteStream;
   cpu: ProcessCpuMeter;
   progress: Progress | undefined;
+  progressAt: number | undefined;
   workDir: string;
   alive: boolean;
 }
@@ -75,6 +76,7 @@ export class FfmpegFleet implements Fleet {
       log,
       cpu: new ProcessCpuMeter(proc.pid ?? -1),
       progress: undefined,
+      progressAt: undefined,
       workDir,
       alive: true,
     };
@@ -82,6 +84,7 @@ export class FfmpegFleet implements Fleet {
 
     const progress = new ProgressParser((p) => {
       run.progress = p;
+      run.progressAt = Date.now();
       if (st.firstFrameAt === null && p.frame > 0) st.firstFrameAt = Date.now();
     });
     proc.child.stdout?.setEncoding('utf8').on('data', (d: string) => progress.push(d));
@@ -125,6 +128,7 @@ export class FfmpegFleet implements Fleet {
         const p = run.progress;
         const sample = {
           at: now,
+          mediaAt: run.progressAt,
           frame: finite(p?.frame),
           fps: finite(p?.fps),
           outTime: finite(p?.outTime),

@@ -9,8 +9,11 @@ import { type Cell, fixed, renderTable } from './table.ts';
 
 /** A stream slower than this share of real time is falling behind its live input. */
 export const LAGGING_SPEED = 0.95;
-/** The shortest window the minimum speed is taken over (shorter ones are dominated by output buffering). */
-const MIN_SPEED_WINDOW_MS = 2_000;
+/**
+ * The shortest window the minimum speed is taken over: readings come every 0.5 s (ffmpeg's progress period),
+ * and through a node's API without their own time stamp, so shorter windows would mostly measure that jitter.
+ */
+const MIN_SPEED_WINDOW_MS = 4_000;
 
 export interface StreamResult {
   index: number;
@@ -61,13 +64,20 @@ export function range(values: number[]): Range | null {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** fps, mean speed and the slowest ≥ 2 s window, from the samples taken once the stream produced frames. */
+/** fps, mean speed and the slowest ≥ 4 s window, from the readings taken once the stream produced frames. */
 export function rates(samples: StreamSample[]): {
   fps: number | null;
   speed: number | null;
   speedMin: number | null;
 } {
-  const live = samples.filter((s) => (s.outTime ?? 0) > 0);
+  // one point per distinct reading, timed when it was reported (a tick may repeat the previous one)
+  const live: StreamSample[] = [];
+  for (const s of samples) {
+    if (!((s.outTime ?? 0) > 0)) continue;
+    const at = s.mediaAt ?? s.at;
+    if (live.length && at <= live.at(-1)!.at) continue;
+    live.push({ ...s, at });
+  }
   const first = live[0];
   const last = live.at(-1);
   if (!first || !last || last.at <= first.at) {
@@ -236,7 +246,7 @@ export function formatResults(results: StreamResult[], s: StressSummary): string
     `start gap s (min / mean / max)      ${r(s.startGapS)}`,
     `first frame s (min / mean / max)    ${r(s.firstFrameS, 1)}`,
     `fps (min / mean / max)              ${r(s.fps, 1)}`,
-    `speed (min / mean / max)            ${r(s.speed)}; slowest 2 s window ${fixed(s.slowestWindowSpeed, 2) ?? '–'}`,
+    `speed (min / mean / max)            ${r(s.speed)}; slowest 4 s window ${fixed(s.slowestWindowSpeed, 2) ?? '–'}`,
     `dropped frames ${s.dropFrames}, ffmpeg error lines ${s.errorLines}, node restarts ${s.restarts}`,
     `CPU per stream, cores (min / mean / max of means) ${r(s.cpuPerStreamCores, 3)}; peak ${fixed(s.cpuPeakStreamCores, 2) ?? '–'}`,
     `host CPU peak ${pct(s.hostCpu?.peak)}, mean ${pct(s.hostCpu?.mean)}${s.feedCpuMeanCores === null ? '' : `; contribution feed ${s.feedCpuMeanCores.toFixed(2)} cores`}`,

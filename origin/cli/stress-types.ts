@@ -6,6 +6,8 @@
 /** One reading of a stream, taken once per sampling tick. */
 export interface StreamSample {
   at: number;
+  /** when ffmpeg reported the frame and media-time figures below (its progress comes every 0.5 s) */
+  mediaAt?: number;
   /** frames encoded so far (ffmpeg mode) */
   frame?: number;
   /** fps as ffmpeg or the node reports it (an average since the process started) */

@@ -23,14 +23,24 @@ describe('stress report arithmetic', () => {
     expect(rates(samples)).toEqual({ fps: 15, speed: 1, speedMin: 1 });
   });
 
-  it('finds a stall that the mean hides (slowest 2 s window)', () => {
+  it('finds a stall that the mean hides (slowest 4 s window)', () => {
     const samples = steady(T0, 10, 15, 1);
-    // media time stops growing for 2 s in the middle, then catches up
+    // media time stops growing for 3 s in the middle, then catches up
     samples[5]!.outTime = 4;
     samples[6]!.outTime = 4;
+    samples[7]!.outTime = 4;
     const r = rates(samples);
     expect(r.speed).toBe(1);
     expect(r.speedMin).toBeLessThan(0.5);
+  });
+
+  it('times each reading by when ffmpeg reported it, not by the tick that read it', () => {
+    // ticks every second, but the progress read at each tick is 0–0.5 s old: steady 1.0x all along
+    const samples = steady(T0, 10, 15, 1).map((s, i) => ({ ...s, at: s.at + (i % 2) * 500, mediaAt: s.at }));
+    expect(rates(samples)).toEqual({ fps: 15, speed: 1, speedMin: 1 });
+    // the same tick twice (no new progress in between) counts once
+    const repeated = steady(T0, 10, 15, 1).flatMap((s) => [s, { ...s, at: s.at + 400, mediaAt: s.at }]);
+    expect(rates(repeated).speedMin).toBe(1);
   });
 
   it('ignores samples before the first frame and gives no speed from a single sample', () => {
