@@ -150,6 +150,8 @@ const int = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 
 
 export function formatPlan(plan: Plan): string {
   const out: string[] = [];
+  // a blank line between sections, none before the first
+  const section = (...lines: string[]) => out.push(...(out.length ? ['', ...lines] : lines));
   const { capacity, encoding, egress } = plan;
   if (capacity.rows.length) {
     out.push(`Capacity per device: ${capacity.device}, watermark ${capacity.watermark}`);
@@ -163,7 +165,7 @@ export function formatPlan(plan: Plan): string {
   }
   if (encoding) {
     const unit = capacity.device.startsWith('CPU') ? 'CPU nodes' : 'GPUs';
-    out.push('', 'Encoding, active-active (every channel on two nodes)');
+    section('Encoding, active-active (every channel on two nodes)');
     out.push(
       `  ${unit}: ${encoding.devicesPerCopy} per copy × ${encoding.copies} = ${encoding.devicesTotal}` +
         `   nodes: ${encoding.nodesPerCopy} per copy × ${encoding.copies} = ${encoding.nodesTotal}` +
@@ -171,7 +173,7 @@ export function formatPlan(plan: Plan): string {
     );
   }
   if (egress.viewers > 0) {
-    out.push('', 'Egress');
+    section('Egress');
     out.push(
       `  ${int(egress.viewers)} viewers × ${fixed(egress.bitrateBps / 1e6, 3)} Mbps (${egress.bitrateFrom})` +
         ` = ${fixed(egress.peakGbps, 2)} Gbps at peak`,
@@ -180,7 +182,7 @@ export function formatPlan(plan: Plan): string {
       `  average ${fixed(egress.averageGbps, 2)} Gbps → ${int(egress.tbPerMonth)} TB/month;` +
         ` ${egress.ports} uplink port${egress.ports === 1 ? '' : 's'} for the peak`,
     );
-    out.push('', 'Monthly cost');
+    section('Monthly cost');
     out.push(
       renderTable(
         ['option', 'egress', 'encoding nodes', 'total', 'basis'],
@@ -194,7 +196,7 @@ export function formatPlan(plan: Plan): string {
       ),
     );
   }
-  out.push('', ...plan.assumptions.map((a) => `note: ${a}`));
+  section(...plan.assumptions.map((a) => `note: ${a}`));
   return out.join('\n');
 }
 
