@@ -142,17 +142,22 @@ export function parseResponses(text: string, headRequest = false): RawResponse[]
 
 /** What an answer may be: a success, or an error of the table with its status and a JSON body. */
 export const SUCCESS_STATUSES = new Set([200, 201, 202, 204, 206, 304]);
+const TABLE_STATUSES = new Set<number>(Object.values(ERRORS).map((e) => e.status));
 
 /**
  * Checks one response against the error contract (SPEC §4); returns a description of the breach, or
- * undefined when it conforms. An error answer names its code in the JSON body `{error, message, requestId}`,
- * or (HEAD) in `x-error-code`, and the status is the table's for that code; 500 is always a breach.
+ * undefined when it conforms. An error answer names its code in the JSON body `{error, message, requestId}`
+ * and the status is the table's for that code; 500 is always a breach. An answer to HEAD has no body: its
+ * status must be one of the table's, and the code, when `x-error-code` names it, must fit the status.
  */
 export function contractBreach(res: RawResponse, opts: { bodyless?: boolean } = {}): string | undefined {
   if (SUCCESS_STATUSES.has(res.status)) return undefined;
   if (res.status === 500) return `500: ${res.body.slice(0, 200)}`;
   let code: string | undefined = res.headers['x-error-code'];
-  if (!opts.bodyless || res.body !== '') {
+  if (opts.bodyless) {
+    if (!TABLE_STATUSES.has(res.status)) return `${res.status} is not a status of the table`;
+    if (code === undefined) return undefined;
+  } else {
     let body: { error?: unknown; message?: unknown; requestId?: unknown };
     try {
       body = JSON.parse(res.body);
@@ -163,10 +168,22 @@ export function contractBreach(res: RawResponse, opts: { bodyless?: boolean } = 
       return `${res.status} body lacks message/requestId: ${res.body.slice(0, 200)}`;
     code = typeof body.error === 'string' ? body.error : undefined;
   }
-  if (code === undefined || !(code in ERRORS)) return `${res.status} with unknown code ${code}`;
+  return codeBreach(code, res.status);
+}
+
+/** The nginx auth subrequest answers 200, 401 or 403 and carries the contract's answer in headers. */
+export function authSubrequestBreach(res: RawResponse): string | undefined {
+  if (res.status === 200) return undefined;
+  if (res.status !== 401 && res.status !== 403) return `auth subrequest answered ${res.status}`;
+  const code = res.headers['x-auth-error'];
+  return codeBreach(code, Number(res.headers['x-auth-status']));
+}
+
+function codeBreach(code: string | undefined, status: number): string | undefined {
+  if (code === undefined || !(code in ERRORS)) return `${status} with unknown code ${code}`;
   const expected = ERRORS[code as ErrorCode].status;
-  if (expected !== res.status) return `${code} answered with ${res.status}, table says ${expected}`;
-  if (code === 'internal') return `internal: ${res.body.slice(0, 200)}`;
+  if (expected !== status) return `${code} answered with ${status}, table says ${expected}`;
+  if (code === 'internal') return 'internal';
   return undefined;
 }
 
