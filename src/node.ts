@@ -6,8 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { JWK } from 'jose';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -20,8 +18,8 @@ import { type Config, ConfigError, parseConfig } from './config.ts';
 import { createDelivery } from './delivery/index.ts';
 import { createNodeOriginFetch } from './delivery/node-fetch.ts';
 import { demoRoutes } from './demo/routes.ts';
-import { ApiError } from './errors.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
+import { createNodeServer } from './node-server.ts';
 import { promMetrics } from './prom.ts';
 import { createSessionGuard } from './sessions/guard.ts';
 import { MemorySessionStore } from './sessions/memory.ts';
@@ -178,20 +176,16 @@ export async function startNodeGateway(
     },
   });
 
-  const server = createAdaptorServer({
-    fetch: app.fetch,
-    serverOptions: {
-      headersTimeout: config.serverHeadersTimeoutMs,
-      requestTimeout: config.serverRequestTimeoutMs,
-      keepAliveTimeout: config.serverKeepAliveTimeoutMs,
-      // Node enforces the two timeouts above only when it sweeps its connections (every 30 s by default),
-      // so a Slowloris client would get up to 30 s more than the bound says
-      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.serverHeadersTimeoutMs / 2)),
-      maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
-    },
+  const server = createNodeServer(app.fetch, {
+    headersTimeout: config.serverHeadersTimeoutMs,
+    requestTimeout: config.serverRequestTimeoutMs,
+    keepAliveTimeout: config.serverKeepAliveTimeoutMs,
+    // Node enforces the two timeouts above only when it sweeps its connections (every 30 s by default),
+    // so a Slowloris client would get up to 30 s more than the bound says
+    connectionsCheckingInterval: Math.min(1000, Math.ceil(config.serverHeadersTimeoutMs / 2)),
+    maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
   });
   server.maxConnections = config.serverMaxConnections;
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => rejectAtParser(err, socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -218,35 +212,6 @@ export async function startNodeGateway(
       return closing;
     },
   };
-}
-
-/** Requests the HTTP parser refuses never reach the app: answer them in the same JSON shape. */
-function rejectAtParser(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
-  if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) {
-    socket.destroy();
-    return;
-  }
-  const e = new ApiError(parserRefusal(err));
-  const body = JSON.stringify({ error: e.code, message: e.message, requestId: crypto.randomUUID() });
-  socket.end(
-    `HTTP/1.1 ${e.status} ${REASONS[e.status] ?? 'Bad Request'}\r\n` +
-      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `connection: close\r\n\r\n${body}`,
-  );
-  // end() only half-closes: a client that never reads nor closes would keep its connection slot for good
-  socket.once('finish', () => socket.destroy());
-}
-
-const REASONS: Record<number, string> = { 414: 'URI Too Long', 431: 'Request Header Fields Too Large' };
-
-/** The parser counts the request line against the header bound: when the packet it choked on starts a
- * request whose first line never ended, the URL is what was too long (414), otherwise the headers (431). */
-function parserRefusal(err: NodeJS.ErrnoException & { rawPacket?: Buffer }) {
-  if (err.code !== 'HPE_HEADER_OVERFLOW') return 'bad_request' as const;
-  const packet = err.rawPacket;
-  const startsRequest =
-    packet !== undefined && /^[A-Z]{1,20} /.test(packet.subarray(0, 21).toString('latin1'));
-  return startsRequest && !packet.includes(10) ? ('uri_too_long' as const) : ('headers_too_large' as const);
 }
 
 async function main(): Promise<void> {
