@@ -3,10 +3,11 @@
  * channels, serves the app, and on SIGTERM/SIGINT stops every ffmpeg gracefully before exiting 0.
  */
 import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { serve } from '@hono/node-server';
 import { systemClock } from '../src/clock.ts';
 import { createLogger, errorFields } from '../src/log.ts';
+import { createNodeServer } from '../src/node-server.ts';
 import { createOriginApp } from './app.ts';
 import type { Device } from './capacity.ts';
 import { ChannelManager } from './channels.ts';
@@ -62,10 +63,12 @@ async function main(): Promise<void> {
   await manager.boot();
   let ready = true;
   const app = createOriginApp({ config, manager, metrics, logger, ready: () => ready });
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) =>
+  // the gateway's server setup: every refusal, even one the app never sees, in the JSON error shape
+  const server = createNodeServer(app.fetch, {});
+  server.listen(config.port, config.host, () =>
     logger.info('origin ready', {
       host: config.host,
-      port: info.port,
+      port: (server.address() as AddressInfo).port,
       dataDir: config.dataDir,
       channels: manager.list().length,
     }),
