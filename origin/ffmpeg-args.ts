@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROTOCOL_WHITELIST } from './channel-request.ts';
 import type { Profile } from './profiles.ts';
-import { boundarySelectExpr, PTS_WRAP_ARG, type TimelineMap } from './timeline.ts';
+import {
+  boundarySelectExpr,
+  keyframeExpr,
+  PTS_WRAP_ARG,
+  snapFirstFrameExpr,
+  type TimelineMap,
+} from './timeline.ts';
 
 export type Encoder = 'nvenc' | 'libx264';
 
@@ -64,11 +70,13 @@ function inputArgs(spec: RunSpec): string[] {
 function videoArgs(spec: RunSpec): string[] {
   const p = spec.profile;
   const d = p.segmentSeconds;
-  const select = `select='${boundarySelectExpr(d, timelineMap(spec))}'`;
+  const map = timelineMap(spec);
+  // select the first boundary, put the first frame on it, then keyframe every interval (see timeline.ts)
+  const select = `select='${boundarySelectExpr(d, map)}',setpts='${snapFirstFrameExpr(d, map)}'`;
   const rate = ['-b:v', p.videoBitrate, '-maxrate', p.videoBitrate, '-bufsize', bufsize(p.videoBitrate)];
   // A cap well above D: forced keyframes cut the segments, the encoder must not add any of its own.
   const gop = String(Math.round(2 * d * p.fps));
-  const common = ['-force_key_frames', `expr:gte(t,n_forced*${d})`, '-g', gop];
+  const common = ['-force_key_frames', `expr:${keyframeExpr(d)}`, '-g', gop];
   if (spec.encoder === 'nvenc') {
     return [
       '-vf',

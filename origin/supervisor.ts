@@ -247,7 +247,7 @@ export class ChannelSupervisor {
     s.first = false;
     if (verdict.kind !== 'publish') {
       await rm(file, { force: true });
-      if (verdict.kind === 'resync') this.replace(s, 'resync', `feed jumped: ${verdict.reason}`);
+      if (verdict.kind === 'resync') this.replace(s, 'resync', `re-synchronising: ${verdict.reason}`);
       else if (verdict.kind === 'drop')
         this.log.debug('segment dropped', { reason: verdict.reason, seq: verdict.seq });
       return;

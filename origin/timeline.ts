@@ -54,11 +54,11 @@ export function feedSecondsOfUtc(utcMs: number): number {
  */
 export type TimelineMap = { kind: 'epochs'; spawnSeconds: number } | { kind: 'shift'; seconds: number };
 
-/** The offset E (UTC = t + E) as an ffmpeg expression evaluated in the select filters. */
-function offsetExpr(map: TimelineMap): string {
+/** The offset E (UTC = t + E) as an ffmpeg expression, given the variable holding the run's first frame time. */
+function offsetExpr(map: TimelineMap, firstFrameTime: string): string {
   if (map.kind === 'shift') return map.seconds.toFixed(3);
   const w = PTS_WRAP_SECONDS.toFixed(9);
-  return `${w}*round((${map.spawnSeconds.toFixed(3)}-start_t)/${w})`;
+  return `${w}*round((${map.spawnSeconds.toFixed(3)}-${firstFrameTime})/${w})`;
 }
 
 /** UTC seconds of a time on the run's timeline (csv start/end). */
@@ -71,8 +71,32 @@ export function runTimeToUtc(t: number, map: TimelineMap, nowMs: number): number
  * frame", for the select and aselect filters.
  */
 export function boundarySelectExpr(segmentSeconds: number, map: TimelineMap): string {
-  const e = offsetExpr(map);
+  const e = offsetExpr(map, 'start_t');
   return `gte(t+${e},ceil((start_t+${e})/${segmentSeconds})*${segmentSeconds})`;
+}
+
+/**
+ * setpts expression that moves the run's first frame back onto the boundary it follows (the select filter's
+ * boundary; later than it when the frames right after it could not be decoded yet). The encoder counts
+ * force_key_frames `t` from its first frame, so `t` becomes the time since a UTC boundary and keyframes depend
+ * on the feed alone, not on the frame phase the run happened to start with (a sender that restarts with a new
+ * phase keeps the running nodes aligned with a node started afterwards). That first frame lies in the run's
+ * stub segment, which is never published.
+ */
+export function snapFirstFrameExpr(segmentSeconds: number, map: TimelineMap): string {
+  const e = offsetExpr(map, 'STARTT');
+  const d = segmentSeconds;
+  return `if(eq(N,0),(floor((STARTT+${e})/${d})*${d}-(${e}))/TB,PTS)`;
+}
+
+/**
+ * force_key_frames expression: a keyframe on the first frame of every segment interval, whatever happened
+ * before (after a jump in the feed the next interval starts cleanly; no catch-up of missed keyframes).
+ * Half a millisecond absorbs the 90 kHz rounding of the snapped first frame.
+ */
+export function keyframeExpr(segmentSeconds: number): string {
+  const slot = (v: string) => `floor((${v}+0.0005)/${segmentSeconds})`;
+  return `if(isnan(prev_forced_t),1,gte(${slot('t')},${slot('prev_forced_t')}+1))`;
 }
 
 export interface SegmentRow {
@@ -102,30 +126,35 @@ export type RowVerdict =
   /** the run's first row: its start reads 0 (everything before the first boundary), so it cannot be named */
   | { kind: 'stub' }
   /**
-   * The feed stopped or jumped: the segment is longer than 1.5 D, or its first frame is no longer on a
-   * boundary (the encoder forces keyframes relative to the run's first frame). The run must be re-synchronised.
+   * A segment longer than 1.5 D: the feed went back in time, so no new interval started for a while. Only a
+   * new run is sure to land where a freshly started node would: the run must be re-synchronised.
    */
   | { kind: 'resync'; reason: string }
-  /** shorter than D/2 (a run's tail) or not after what was already published */
+  /** shorter than D/2 (a run's tail, or the sliver before a boundary after a hole in the feed), or not after
+   * what was already published */
   | { kind: 'drop'; reason: string; seq?: number };
+
+export interface JudgeContext {
+  /** the run's first row (the stub) */
+  first: boolean;
+  segmentSeconds: number;
+  lastSeq: number | undefined;
+  toUtc: (t: number) => number;
+}
 
 /**
  * The deterministic rule that turns a csv row into a published segment or not. Every node applies it to
- * the same feed, so every node publishes the same numbers with the same timing.
+ * the same feed, so every node publishes the same numbers with the same timing. After a hole in the feed the
+ * first interval may start late (where the feed resumed): that segment keeps its interval's number and its
+ * real start and duration; a node started after the hole never publishes that number (it is its stub).
  */
-export function judgeRow(
-  row: SegmentRow,
-  ctx: { first: boolean; segmentSeconds: number; lastSeq: number | undefined; toUtc: (t: number) => number },
-): RowVerdict {
+export function judgeRow(row: SegmentRow, ctx: JudgeContext): RowVerdict {
   if (ctx.first) return { kind: 'stub' };
   const duration = row.end - row.start;
   const d = ctx.segmentSeconds;
   if (duration > 1.5 * d) return { kind: 'resync', reason: `segment of ${duration.toFixed(3)} s` };
   const utcStart = ctx.toUtc(row.start);
   const seq = sequenceOf(utcStart, d);
-  const offBoundary = Math.abs(utcStart - seq * d);
-  if (offBoundary > 0.25 * d)
-    return { kind: 'resync', reason: `segment starts ${offBoundary.toFixed(3)} s off its boundary` };
   if (duration < 0.5 * d) return { kind: 'drop', reason: 'short segment', seq };
   if (ctx.lastSeq !== undefined && seq <= ctx.lastSeq) {
     return { kind: 'drop', reason: 'sequence not after the last published one', seq };

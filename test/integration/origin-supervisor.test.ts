@@ -143,6 +143,29 @@ describe('origin supervisor', () => {
     expect(metrics).toContain('origin_channel_restarts_total{channel="s2",reason="exit"} 1');
   });
 
+  it('a feed that stops for a moment and comes back: the run carries on, boundaries hold', async () => {
+    const before = await channelState(node, 's1');
+    await feed.stop();
+    feed = await startFeed({ ports: feed.ports });
+    const after = await waitFor(
+      async () => {
+        const v = await channelState(node, 's1');
+        return v.currentSequence > before.currentSequence + 3 ? v : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: 's1 publishing again after the feed came back' },
+    );
+    expect(after).toMatchObject({ state: 'running', restarts: before.restarts, pid: before.pid });
+    const playlist = (await fetchPlaylist(node, 's1'))!;
+    for (const m of playlist.matchAll(/#EXT-X-PROGRAM-DATE-TIME:(\S+)\n#EXTINF:([\d.]+),\n(\d+)\.ts/g)) {
+      // each segment starts on its boundary (within a frame), or late in it where the feed resumed, and then
+      // it ends on the next boundary (within a frame)
+      const start = Date.parse(m[1]!) / 1000 - Number(m[3]);
+      const end = start + Number(m[2]) - 1;
+      expect(start, playlist).toBeGreaterThanOrEqual(0);
+      expect(start < 1 / 15 || (end >= -0.001 && end < 1 / 15), playlist).toBe(true);
+    }
+  });
+
   it('a node stopped with SIGTERM stops its ffmpeg; started again it brings its channels back', async () => {
     const sequences = Object.fromEntries((await list()).channels.map((c: Json) => [c.id, c.currentSequence]));
     await node.stop();

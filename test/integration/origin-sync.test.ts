@@ -48,17 +48,19 @@ async function collect(node: OriginNode, into: Map<number, SegmentTiming>): Prom
   }
 }
 
-/** Polls both nodes until `count` more sequence numbers have been seen on both. */
-async function collectCommon(count: number, live: OriginNode[] = [a, b]): Promise<number[]> {
+/** Polls both nodes until `count` more sequence numbers (above `after`, if given) have been seen on both. */
+async function collectCommon(count: number, after = 0): Promise<number[]> {
   const before = new Set(common());
+  const fresh = () => common().filter((s) => !before.has(s) && s > after);
   await waitFor(
     async () => {
-      for (const node of live) await collect(node, node === a ? seen.a : seen.b);
-      return common().filter((s) => !before.has(s)).length >= count;
+      await collect(a, seen.a);
+      await collect(b, seen.b);
+      return fresh().length >= count;
     },
     { timeoutMs: 90_000, intervalMs: 500, what: `${count} common segments` },
   );
-  return common().filter((s) => !before.has(s));
+  return fresh();
 }
 
 function common(): number[] {
@@ -179,6 +181,29 @@ describe('two origin nodes, one feed', () => {
         return pa !== undefined && pa === pb && !pa.includes('#EXT-X-GAP');
       },
       { timeoutMs: 30_000, intervalMs: 100, what: 'identical playlists after the restart' },
+    );
+  });
+
+  it('the sender is replaced (new frame rate, new frame phase): running and fresh runs still agree', async () => {
+    const before = await channelState(a, CHANNEL);
+    await feed.stop();
+    feed = await startFeed({ ports: feed.ports, fps: 25 });
+    const changed = before.currentSequence + 2;
+    await waitFor(async () => (await channelState(a, CHANNEL)).currentSequence > changed, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'A publishing the new feed',
+    });
+    // B's ffmpeg starts afresh on the new feed; A's run went through the change
+    process.kill((await channelState(b, CHANNEL)).pid, 'SIGKILL');
+    const after = await collectCommon(3, changed);
+    for (const seq of after) {
+      expect({ seq, ...seen.b.get(seq) }).toEqual({ seq, ...seen.a.get(seq) });
+      expect(seen.a.get(seq)!.videoFrames).toBe(25);
+    }
+    expect((await channelState(a, CHANNEL)).restarts).toBe(before.restarts);
+    console.log(
+      `[measure] A/B skew after the sender change over ${after.length} segments: ${maxSkewFrames(after)} frames`,
     );
     console.log(`[measure] segments compared in total: ${common().length}`);
   });

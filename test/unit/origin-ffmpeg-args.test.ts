@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { channelArgs, type RunSpec, timelineMap } from '../../origin/ffmpeg-args.ts';
 import { PROFILES } from '../../origin/profiles.ts';
-import { PTS_WRAP_ARG } from '../../origin/timeline.ts';
+import { keyframeExpr, PTS_WRAP_ARG } from '../../origin/timeline.ts';
 
 const base: RunSpec = {
   input: 'udp://127.0.0.1:5000',
@@ -21,13 +21,15 @@ describe('channel ffmpeg command line', () => {
   it("NVENC: the seed's hybrid pipeline with keyframes only on forced boundaries", () => {
     const args = channelArgs(base);
     expect(args.join(' ')).toContain('-hwaccel cuda -hwaccel_output_format cuda');
-    expect(argAfter(args, '-vf')).toMatch(/^select='gte\(t\+.*',scale_cuda=1920:1080$/);
+    expect(argAfter(args, '-vf')).toMatch(
+      /^select='gte\(t\+.*',setpts='if\(eq\(N,0\),.*',scale_cuda=1920:1080$/,
+    );
     expect(argAfter(args, '-c:v')).toBe('h264_nvenc');
     expect(argAfter(args, '-preset')).toBe('p5');
     expect(argAfter(args, '-b:v')).toBe('6M');
     expect(argAfter(args, '-no-scenecut')).toBe('1');
     expect(argAfter(args, '-forced-idr')).toBe('1');
-    expect(argAfter(args, '-force_key_frames')).toBe('expr:gte(t,n_forced*4)');
+    expect(argAfter(args, '-force_key_frames')).toBe(`expr:${keyframeExpr(4)}`);
     expect(argAfter(args, '-b:a')).toBe('128k');
     expect(argAfter(args, '-c:a')).toBe('aac');
   });
@@ -39,7 +41,7 @@ describe('channel ffmpeg command line', () => {
     expect(argAfter(args, '-c:v')).toBe('libx264');
     expect(argAfter(args, '-preset')).toBe('ultrafast');
     expect(argAfter(args, '-sc_threshold')).toBe('0');
-    expect(argAfter(args, '-force_key_frames')).toBe('expr:gte(t,n_forced*1)');
+    expect(argAfter(args, '-force_key_frames')).toBe(`expr:${keyframeExpr(1)}`);
   });
 
   it('follows the SPEC §7 alignment recipe on the epoch-locked timeline', () => {

@@ -5,11 +5,13 @@ import {
   feedSecondsOfUtc,
   feedToUtc,
   judgeRow,
+  keyframeExpr,
   PTS_WRAP_ARG,
   PTS_WRAP_SECONDS,
   parseSegmentRow,
   runTimeToUtc,
   sequenceOf,
+  snapFirstFrameExpr,
 } from '../../origin/timeline.ts';
 
 const W = PTS_WRAP_SECONDS;
@@ -120,12 +122,22 @@ describe('segment list rows', () => {
     expect(v.kind === 'publish' && v.utcStart).toBeCloseTo(NOW_MS / 1000 + 0.0437, 6);
   });
 
-  it('re-synchronises when the feed stopped or jumped inside a segment', () => {
-    expect(judgeRow({ file: 'f', start, end: start + 6.3 }, ctx)).toMatchObject({ kind: 'resync' });
-    // keyframes now fall half a segment off the UTC boundaries
-    expect(judgeRow({ file: 'f', start: start + 0.5, end: start + 1.5 }, ctx)).toMatchObject({
+  it('re-synchronises when the feed went back in time (no interval started for over 1.5 D)', () => {
+    expect(judgeRow({ file: 'f', start, end: start + 6.3 }, ctx)).toMatchObject({
       kind: 'resync',
+      reason: 'segment of 6.300 s',
     });
+  });
+
+  it('after a hole in the feed: drops the sliver before the next boundary, keeps a late-started interval', () => {
+    // the feed resumed 0.8 s into an interval: 0.2 s until the next boundary
+    expect(judgeRow({ file: 'f', start: start + 0.8, end: start + 1.0 }, ctx)).toMatchObject({
+      kind: 'drop',
+    });
+    // it resumed 0.3 s into it: the interval's segment starts late, under its own number and real start
+    const v = judgeRow({ file: 'f', start: start + 0.3, end: start + 1.0 }, ctx);
+    expect(v).toMatchObject({ kind: 'publish', seq: NOW_MS / 1000 });
+    expect(v.kind === 'publish' && v.duration).toBeCloseTo(0.7, 6);
   });
 
   it("drops a run's short tail and anything not after the last published number", () => {
@@ -139,5 +151,19 @@ describe('segment list rows', () => {
       kind: 'publish',
       seq,
     });
+  });
+});
+
+describe('keyframe expressions', () => {
+  it('snaps the first frame onto the boundary it follows and leaves the others alone', () => {
+    expect(snapFirstFrameExpr(4, { kind: 'shift', seconds: 100 })).toBe(
+      'if(eq(N,0),(floor((STARTT+100.000)/4)*4-(100.000))/TB,PTS)',
+    );
+  });
+
+  it('forces the first frame of every interval, without catching up missed ones', () => {
+    expect(keyframeExpr(4)).toBe(
+      'if(isnan(prev_forced_t),1,gte(floor((t+0.0005)/4),floor((prev_forced_t+0.0005)/4)+1))',
+    );
   });
 });
