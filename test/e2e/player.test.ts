@@ -30,6 +30,8 @@ interface PlaybackProbe {
   samples: { at: number; t: number; ahead: number }[];
   /** every media fragment hls.js finished loading */
   frags: { at: number; sn: number; loadMs: number }[];
+  /** what explains a stall: the media element's waiting/seeking/stalled events and hls.js errors */
+  events: { at: number; what: string; t: number; ahead: number }[];
 }
 
 declare global {
@@ -61,7 +63,7 @@ describe('the live stack in Chromium', () => {
   });
 
   it('plays through three token lifetimes and an origin kill without a stall', async () => {
-    viewer = await browser.newContext({ viewport: { width: 1000, height: 720 } });
+    viewer = await browser.newContext({ viewport: { width: 1000, height: 820 } });
     page = await viewer.newPage();
     // script errors and console errors (a CSP violation, a failed load) are all bugs of the page
     const pageErrors: string[] = [];
@@ -113,6 +115,7 @@ describe('the live stack in Chromium', () => {
       usualFragmentIntervalMs: figures.usualFragmentIntervalMs,
       slowestFragmentLoadAroundKillMs: figures.slowestLoadAroundKillMs,
       minBufferAheadAroundKillS: figures.minBufferAheadAroundKillS,
+      minBufferAheadS: figures.minBufferAheadS,
       longestFrozenPlaybackMs: figures.longestFrozenMs,
       refreshes: player.refreshes,
       refreshFailures: player.refreshFailures,
@@ -124,6 +127,7 @@ describe('the live stack in Chromium', () => {
       screenshot: screenshotPath,
     };
     console.log(`E2E-RESULT ${JSON.stringify(result)}`);
+    if (probe.events.length) console.log(`E2E-EVENTS ${JSON.stringify(relativeTo(started, probe.events))}`);
 
     expect(pageErrors).toEqual([]);
     expect(player.fatal).toBeNull();
@@ -225,13 +229,20 @@ describe('the live stack in Chromium', () => {
 /** Runs in the page: samples playback progress and records fragment loads. */
 function installProbe(sampleMs: number): void {
   const video = document.querySelector('video') as HTMLVideoElement;
-  const probe: PlaybackProbe = { samples: [], frags: [] };
+  const probe: PlaybackProbe = { samples: [], frags: [], events: [] };
   window.e2eProbe = probe;
-  setInterval(() => {
+  const aheadNow = () => {
     const b = video.buffered;
-    const ahead = b.length ? b.end(b.length - 1) - video.currentTime : 0;
-    probe.samples.push({ at: Date.now(), t: video.currentTime, ahead });
-  }, sampleMs);
+    return b.length ? b.end(b.length - 1) - video.currentTime : 0;
+  };
+  const note = (what: string) =>
+    probe.events.push({ at: Date.now(), what, t: video.currentTime, ahead: aheadNow() });
+  setInterval(
+    () => probe.samples.push({ at: Date.now(), t: video.currentTime, ahead: aheadNow() }),
+    sampleMs,
+  );
+  for (const type of ['waiting', 'seeking', 'stalled']) video.addEventListener(type, () => note(type));
+  window.player.hls?.on('hlsError', (_event, data) => note(`hls ${data.details}`));
   window.player.hls?.on('hlsFragLoaded', (_event, data) => {
     const { sn, stats } = data.frag;
     if (typeof sn === 'number')
@@ -272,7 +283,7 @@ async function screenshot(page: Page): Promise<string> {
 /**
  * The figures for the closing note. Failover gap: the longest interval between two fragment loads that
  * ends within 15 s after the kill (the usual interval is one segment duration); the slowest fragment load and
- * the least buffer ahead of the playhead in the same window. Frozen playback: the longest span over which
+ * the least buffer ahead of the playhead in the same window and over the whole run. Frozen playback: the longest span over which
  * currentTime did not move.
  */
 function measure(probe: PlaybackProbe, killedAt: number) {
@@ -295,10 +306,15 @@ function measure(probe: PlaybackProbe, killedAt: number) {
     slowestLoadAroundKillMs: Math.round(
       Math.max(0, ...frags.filter((f) => nearKill(f.at)).map((f) => f.loadMs)),
     ),
+    minBufferAheadS: Number(Math.min(...samples.map((x) => x.ahead)).toFixed(2)),
     minBufferAheadAroundKillS: Number(
       Math.min(...samples.filter((x) => nearKill(x.at)).map((x) => x.ahead)).toFixed(2),
     ),
   };
+}
+
+function relativeTo<T extends { at: number }>(start: number, items: T[]): T[] {
+  return items.map((x) => ({ ...x, at: x.at - start }));
 }
 
 function sumMetric(text: string, name: string): number {

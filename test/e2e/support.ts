@@ -18,6 +18,11 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
   '--autoplay-policy=no-user-gesture-required',
+  // a headless page counts as hidden: keep its timers and media pipeline at full speed
+  '--disable-background-timer-throttling',
+  '--disable-backgrounding-occluded-windows',
+  '--disable-renderer-backgrounding',
+  '--mute-audio',
 ];
 
 export function launchChromium(): Promise<Browser> {
@@ -61,12 +66,18 @@ export interface DemoPlayer {
   fatal: string | null;
   stopped: string | null;
   hls: {
-    on(event: string, listener: (event: string, data: FragLoadedData) => void): void;
+    on<E extends keyof HlsEvents>(event: E, listener: (event: E, data: HlsEvents[E]) => void): void;
   } | null;
 }
 
 export interface FragLoadedData {
   frag: { sn: number | 'initSegment'; stats: { loading: { start: number; end: number } } };
+}
+
+/** The hls.js events the tests listen to (hls.js event names, payloads reduced to what is read). */
+export interface HlsEvents {
+  hlsFragLoaded: FragLoadedData;
+  hlsError: { details: string; fatal: boolean };
 }
 
 declare global {
