@@ -47,43 +47,48 @@ export interface EdgeNginxOptions {
 const hostPort = (url: string) => new URL(url).host;
 
 export async function startEdgeNginx(o: EdgeNginxOptions): Promise<EdgeNginx> {
-  const stateDir = await mkdtemp(join(tmpdir(), 'edge-nginx-'));
-  for (const dir of ['logs', 'tmp', 'cache']) await mkdir(join(stateDir, dir));
   const port = await freePort();
-  const conf = renderTemplate(await readFile(EDGE_TEMPLATE, 'utf8'), {
-    user: 'root',
-    state_dir: stateDir,
-    listen: `127.0.0.1:${port}`,
-    origin_a: hostPort(o.originA),
-    origin_b: hostPort(o.originB),
-    gateway: hostPort(o.gateway),
-    origin_secret: o.originSecret,
-  });
-  const confPath = join(stateDir, 'edge.conf');
-  await writeFile(confPath, conf);
-  const proc = start('nginx', ['-e', 'stderr', '-p', stateDir, '-c', confPath, '-g', 'daemon off;']);
+  const template = await readFile(EDGE_TEMPLATE, 'utf8');
+  const stateDir = await mkdtemp(join(tmpdir(), 'edge-nginx-'));
+  const removeState = () => rm(stateDir, { recursive: true, force: true });
+  let proc: Proc | undefined;
   const url = `http://127.0.0.1:${port}`;
   try {
+    const conf = renderTemplate(template, {
+      user: 'root',
+      state_dir: stateDir,
+      listen: `127.0.0.1:${port}`,
+      origin_a: hostPort(o.originA),
+      origin_b: hostPort(o.originB),
+      gateway: hostPort(o.gateway),
+      origin_secret: o.originSecret,
+    });
+    for (const dir of ['logs', 'tmp', 'cache']) await mkdir(join(stateDir, dir));
+    const confPath = join(stateDir, 'edge.conf');
+    await writeFile(confPath, conf);
+    proc = start('nginx', ['-e', 'stderr', '-p', stateDir, '-c', confPath, '-g', 'daemon off;']);
     // the auth location is internal: nginx itself answers 404 once it listens, without the gateway
     await waitFor(async () => (await fetch(`${url}/_edge/auth`)).status === 404, {
       what: `nginx on ${port}`,
       timeoutMs: 20_000,
     });
   } catch (err) {
-    await proc.stop();
-    throw new Error(`${(err as Error).message}\n${proc.output()}`);
+    await proc?.stop();
+    await removeState();
+    throw new Error(`${(err as Error).message}\n${proc?.output() ?? ''}`);
   }
+  const running = proc;
   const read = (name: string) => readFile(join(stateDir, 'logs', name), 'utf8').catch(() => '');
   return {
     url,
     port,
     stateDir,
-    proc,
+    proc: running,
     accessLog: () => read('access.log'),
     errorLog: () => read('error.log'),
     stop: async () => {
-      await proc.stop();
-      await rm(stateDir, { recursive: true, force: true });
+      await running.stop();
+      await removeState();
     },
   };
 }

@@ -50,62 +50,68 @@ async function run(args: string[], what: string): Promise<void> {
     throw new Error(`${what} failed (${proc.child.exitCode}):\n${proc.output()}`);
 }
 
-export async function startWorkerd(o: WorkerdOptions = {}): Promise<Workerd> {
-  const dir = await mkdtemp(join(tmpdir(), 'workerd-'));
-  const config = o.config ?? join(ROOT, 'wrangler.toml');
+/** The Worker bundled as a deployment would upload it, and its vars/secrets as an env file, in `dir`. */
+async function prepare(dir: string, config: string, env: Record<string, string>) {
   const bundle = join(dir, 'bundle');
   await run(['deploy', '--dry-run', '--outdir', bundle, '--config', config], 'wrangler bundle');
   const main = (await readdir(bundle)).find((f) => f.endsWith('.js'));
   if (!main) throw new Error(`wrangler produced no bundle in ${bundle}`);
-
   const envFile = join(dir, 'test.env');
-  const lines = Object.entries(o.env ?? {}).map(([name, value]) => {
+  const lines = Object.entries(env).map(([name, value]) => {
     if (value.includes("'") || /[\r\n]/.test(value))
       throw new Error(`${name}: env file values are one line, no '`);
     return `${name}='${value}'`;
   });
   await writeFile(envFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+  return { script: join(bundle, main), envFile };
+}
 
-  const port = await freePort();
-  const proc = start(
-    'node',
-    [
-      WRANGLER,
-      'dev',
-      join(bundle, main),
-      '--no-bundle',
-      '--config',
-      config,
-      '--port',
-      String(port),
-      '--ip',
-      '127.0.0.1',
-      '--local',
-      '--persist-to',
-      join(dir, 'state'),
-      '--env-file',
-      envFile,
-      '--inspector-port',
-      String(await freePort()),
-      '--log-level',
-      'warn',
-    ],
-    { cwd: ROOT, env: QUIET },
-  );
-  const url = `http://127.0.0.1:${port}`;
+export async function startWorkerd(o: WorkerdOptions = {}): Promise<Workerd> {
+  const dir = await mkdtemp(join(tmpdir(), 'workerd-'));
+  const config = o.config ?? join(ROOT, 'wrangler.toml');
+  let proc: Proc | undefined;
   const stop = async () => {
-    await proc.stop(10_000);
+    await proc?.stop(10_000);
     await rm(dir, { recursive: true, force: true });
   };
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
   try {
+    const { script, envFile } = await prepare(dir, config, o.env ?? {});
+    proc = start(
+      'node',
+      [
+        WRANGLER,
+        'dev',
+        script,
+        '--no-bundle',
+        '--config',
+        config,
+        '--port',
+        String(port),
+        '--ip',
+        '127.0.0.1',
+        '--local',
+        '--persist-to',
+        join(dir, 'state'),
+        '--env-file',
+        envFile,
+        '--inspector-port',
+        String(await freePort()),
+        '--log-level',
+        'warn',
+      ],
+      { cwd: ROOT, env: QUIET },
+    );
     await waitFor(async () => (await fetch(`${url}${o.readyPath ?? '/healthz'}`)).status > 0, {
       what: `workerd on ${port}`,
       timeoutMs: 60_000,
       intervalMs: 250,
     });
   } catch (err) {
+    const output = proc?.output() ?? '';
     await stop();
-    throw new Error(`${(err as Error).message}\n${proc.output()}`);
+    throw new Error(`${(err as Error).message}\n${output}`);
   }
   return { url, port, proc, stop };
 }
