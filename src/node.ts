@@ -7,17 +7,15 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import type { JWK } from 'jose';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type AppDeps, createApp } from './app.ts';
-import { createTokenIssuer, type TokenIssuer } from './auth/issue.ts';
-import { createLocalKeys, createRemoteKeys, type VerificationKeys } from './auth/keys.ts';
 import { mountNginxAuth } from './auth/nginx-auth.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type Config, ConfigError, parseConfig } from './config.ts';
 import { createDelivery } from './delivery/index.ts';
 import { createNodeOriginFetch } from './delivery/node-fetch.ts';
 import { demoRoutes } from './demo/routes.ts';
+import { buildIssuer, buildKeys, deliveryOptions, guardOptions, storeOptions } from './deps.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
 import { createNodeServer } from './node-server.ts';
 import { promMetrics } from './prom.ts';
@@ -41,45 +39,8 @@ export interface NodeGateway {
   close(): Promise<void>;
 }
 
-export async function buildKeys(config: Config, issuer: TokenIssuer | undefined): Promise<VerificationKeys> {
-  const local: JWK[] = [];
-  if (config.jwtPublicJwks !== undefined) {
-    const set = config.jwtPublicJwks as { keys?: unknown };
-    if (!Array.isArray(set?.keys)) throw new ConfigError(['JWT_PUBLIC_JWKS: must be {"keys":[…]}']);
-    local.push(...(set.keys as JWK[]));
-  }
-  if (issuer && !local.some((k) => k.kid === issuer.publicJwk.kid)) local.push(issuer.publicJwk);
-  try {
-    return config.jwksUrl ? createRemoteKeys(config.jwksUrl, local) : createLocalKeys(local);
-  } catch (err) {
-    throw new ConfigError([`JWT_PUBLIC_JWKS: ${(err as Error).message}`]);
-  }
-}
-
-export async function buildIssuer(
-  config: Config,
-  clock: Clock = systemClock,
-): Promise<TokenIssuer | undefined> {
-  if (config.jwtPrivateJwk === undefined) return undefined;
-  try {
-    return await createTokenIssuer({
-      privateJwk: config.jwtPrivateJwk,
-      issuer: config.jwtIssuer,
-      audience: config.jwtAudience,
-      clock,
-    });
-  } catch (err) {
-    throw new ConfigError([`JWT_PRIVATE_JWK: ${(err as Error).message.replace(/^JWT_PRIVATE_JWK: /, '')}`]);
-  }
-}
-
 async function buildStore(config: Config, logger: Logger): Promise<SessionStore> {
-  const opts = {
-    policy: config.sessionPolicy,
-    idleSeconds: config.sessionIdle,
-    refreshGraceSeconds: config.refreshGrace,
-    tombstoneSeconds: config.tokenMaxTtl + config.refreshGrace + config.tokenLeeway,
-  };
+  const opts = storeOptions(config);
   if (!config.redisUrl && config.redisClusterNodes.length === 0) return new MemorySessionStore(opts);
   const client = createRedisClient({
     ...(config.redisUrl ? { url: config.redisUrl } : { clusterNodes: config.redisClusterNodes }),
@@ -105,14 +66,11 @@ export async function buildGatewayDeps(
   const registry = opts.registry ?? new Registry();
   const metrics = promMetrics(registry);
   const issuer = await buildIssuer(config, clock);
-  const keys = await buildKeys(config, issuer);
+  const keys = buildKeys(config, issuer);
   const sessions = createSessionGuard({
     store: await buildStore(config, logger),
     clock,
-    leaseMs: config.sessionLeaseMs,
-    idleSeconds: config.sessionIdle,
-    failure: config.storeFailure,
-    storeTimeoutMs: config.storeTimeoutMs,
+    ...guardOptions(config),
     metrics,
     logger,
   });
@@ -121,22 +79,11 @@ export async function buildGatewayDeps(
     firstByteTimeoutMs: config.originFirstByteTimeoutMs,
   });
   const delivery = createDelivery({
-    origins: config.origins,
-    mode: config.originMode,
+    ...deliveryOptions(config),
     fetch: originFetch,
     clock,
     metrics,
     logger,
-    originSecret: config.originSecret,
-    channelKeys: config.channelKeys,
-    keyPeriod: config.keyPeriod,
-    cache: {
-      maxBytes: config.segmentCacheBytes,
-      maxObjectBytes: config.segmentCacheObjectMaxBytes,
-      segmentTtlMs: config.segmentCacheTtl * 1000,
-      playlistTtlMs: 1000,
-    },
-    timeouts: { firstByteMs: config.originFirstByteTimeoutMs },
     healthIntervalMs: config.originHealthIntervalMs,
   });
   return {

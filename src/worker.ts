@@ -24,14 +24,12 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ExecutionContext, Hono } from 'hono';
-import type { JWK } from 'jose';
 import { createApp } from './app.ts';
-import { createTokenIssuer } from './auth/issue.ts';
-import { createLocalKeys, createRemoteKeys } from './auth/keys.ts';
 import { systemClock } from './clock.ts';
 import { type Config, ConfigError, parseConfig } from './config.ts';
 import { createFetchOriginFetch, type SharedCache, withSharedCache } from './delivery/fetch-origin.ts';
 import { createDelivery } from './delivery/index.ts';
+import { buildIssuer, buildKeys, deliveryOptions, guardOptions, storeOptions } from './deps.ts';
 import { ApiError, errorResponse } from './errors.ts';
 import type { AppEnv } from './http.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
@@ -77,57 +75,21 @@ async function buildGateway(env: WorkerEnv): Promise<Hono<AppEnv>> {
   const config = parseConfig(stringBindings(env));
   const logger = createLogger({ level: config.logLevel, base: { service: 'gateway', runtime: 'workers' } });
   const clock = systemClock;
-  const issuer =
-    config.jwtPrivateJwk === undefined
-      ? undefined
-      : await createTokenIssuer({
-          privateJwk: config.jwtPrivateJwk,
-          issuer: config.jwtIssuer,
-          audience: config.jwtAudience,
-          clock,
-        }).catch((err: Error) => {
-          throw new ConfigError([`JWT_PRIVATE_JWK: ${err.message.replace(/^JWT_PRIVATE_JWK: /, '')}`]);
-        });
-  const local = publicKeysOf(config);
-  if (issuer && !local.some((k) => k.kid === issuer.publicJwk.kid)) local.push(issuer.publicJwk);
-  let keys: ReturnType<typeof createLocalKeys>;
-  try {
-    keys = config.jwksUrl ? createRemoteKeys(config.jwksUrl, local) : createLocalKeys(local);
-  } catch (err) {
-    throw new ConfigError([`JWT_PUBLIC_JWKS: ${(err as Error).message}`]);
-  }
+  const issuer = await buildIssuer(config, clock);
+  const keys = buildKeys(config, issuer);
   const sessions = createSessionGuard({
-    store: new DurableObjectSessionStore(env.SESSIONS, {
-      policy: config.sessionPolicy,
-      idleSeconds: config.sessionIdle,
-      refreshGraceSeconds: config.refreshGrace,
-      tombstoneSeconds: config.tokenMaxTtl + config.refreshGrace + config.tokenLeeway,
-    }),
+    store: new DurableObjectSessionStore(env.SESSIONS, storeOptions(config)),
     clock,
-    leaseMs: config.sessionLeaseMs,
-    idleSeconds: config.sessionIdle,
-    failure: config.storeFailure,
-    storeTimeoutMs: config.storeTimeoutMs,
+    ...guardOptions(config),
     metrics: noopMetrics,
     logger,
   });
   const delivery = createDelivery({
-    origins: config.origins,
-    mode: config.originMode,
+    ...deliveryOptions(config),
     fetch: originFetch(config, logger),
     clock,
     metrics: noopMetrics,
     logger,
-    originSecret: config.originSecret,
-    channelKeys: config.channelKeys,
-    keyPeriod: config.keyPeriod,
-    cache: {
-      maxBytes: config.segmentCacheBytes,
-      maxObjectBytes: config.segmentCacheObjectMaxBytes,
-      segmentTtlMs: config.segmentCacheTtl * 1000,
-      playlistTtlMs: 1000,
-    },
-    timeouts: { firstByteMs: config.originFirstByteTimeoutMs },
     healthIntervalMs: 0,
   });
   return createApp({
@@ -160,13 +122,6 @@ function originFetch(config: Config, logger: Logger) {
       else logger.warn('cache write outside a request: not awaited');
     },
   });
-}
-
-function publicKeysOf(config: Config): JWK[] {
-  if (config.jwtPublicJwks === undefined) return [];
-  const set = config.jwtPublicJwks as { keys?: unknown };
-  if (!Array.isArray(set?.keys)) throw new ConfigError(['JWT_PUBLIC_JWKS: must be {"keys":[…]}']);
-  return [...(set.keys as JWK[])];
 }
 
 /** Vars and secrets are strings; bindings (the Durable Object namespace) are not configuration. */
