@@ -14,8 +14,8 @@ import type { ProbeResult } from './encoder-probe.ts';
 import { forgetChannel, type OriginMetrics } from './metrics.ts';
 import { findProfile, PROFILES } from './profiles.ts';
 import { StartQueue } from './start-queue.ts';
-import type { ChannelStore } from './store.ts';
-import { type ChannelDefinition, ChannelSupervisor } from './supervisor.ts';
+import type { ChannelDefinition, ChannelStore } from './store.ts';
+import { ChannelSupervisor } from './supervisor.ts';
 
 export interface ChannelManagerDeps {
   config: OriginConfig;

@@ -1,7 +1,12 @@
 /**
- * The ffmpeg command line of one channel run: the SPEC §7 alignment recipe, on the epoch-locked timeline of
- * timeline.ts. Both encoders share GOP and segment settings; only decode/scale/encode differ (the seed's hybrid
- * NVENC pipeline, or libx264 on the CPU).
+ * The ffmpeg command line of one channel run: the SPEC §7 alignment recipe (`-copyts`, select/aselect from the
+ * first boundary, `-fps_mode passthrough`, forced keyframes, no scene cuts, segment muxer cutting at every
+ * keyframe with a csv list), on the epoch-locked timeline of timeline.ts, with two changes that keep nodes
+ * aligned where the recipe's `gte(t,n_forced*D)` does not: the encoder counts `t` from its first frame, which
+ * is the feed's first decodable keyframe when a node joins mid-GOP — so the first frame is snapped back onto
+ * its boundary (setpts) — and keyframes go on the first frame of each interval rather than catching up
+ * `n_forced` after a hole in the feed. Both encoders share GOP and segment settings; only decode/scale/encode
+ * differ (the seed's hybrid NVENC pipeline, or libx264 on the CPU).
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Hono } from 'hono';
 import { ApiError } from '../src/errors.ts';
 import { CHANNEL_ID_RE } from './channel-request.ts';
-import { safeEqual } from './operator-api.ts';
+import { safeEqual } from './safe-equal.ts';
 
 const PLAYLIST = 'index.m3u8';
 const SEGMENT_RE = /^\d{1,20}\.ts$/;

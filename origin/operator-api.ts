@@ -2,28 +2,15 @@
  * Operator API (SPEC §7): `/v1/channels` and `/v1/capacity`, behind `Authorization: Bearer <OPERATOR_API_KEY>`.
  * Keys are compared in constant time against every configured key (several during a rotation).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiError } from '../src/errors.ts';
 import { parseChannelRequest, redactInput } from './channel-request.ts';
 import type { ChannelManager } from './channels.ts';
+import { isKnownKey } from './safe-equal.ts';
 import type { ChannelSupervisor } from './supervisor.ts';
 
 const MAX_BODY_BYTES = 16 * 1024;
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/** Constant-time equality of two strings of any length (compares their digests). */
-export function safeEqual(a: string, b: string): boolean {
-  return timingSafeEqual(digest(a), digest(b));
-}
-
-function isKnownKey(presented: string, keys: readonly string[]): boolean {
-  let ok = false;
-  for (const k of keys) ok = safeEqual(presented, k) || ok;
-  return ok;
-}
 
 export function channelView(sup: ChannelSupervisor, manager: ChannelManager) {
   const p = sup.progress;

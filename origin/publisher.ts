@@ -63,6 +63,11 @@ export class Publisher {
   /**
    * Moves a finished segment (a file ffmpeg closed, on the same filesystem) into the served directory as
    * `{seq}.ts`, encrypted when the channel is, then rewrites the playlist.
+   *
+   * Extension point for watermark A/B variants (SPEC §6, a later issue): a run that encodes twice yields two
+   * files per sequence number; each is published here as `{seq}.a.ts` / `{seq}.b.ts` with the same key and IV,
+   * the playlist keeps listing `{seq}.ts` (the gateway serves one variant under that name), and the live
+   * route's name pattern admits the two variant names.
    */
   async publish(seg: { seq: number; utcStart: number; duration: number; file: string }): Promise<void> {
     const key = this.keyRefFor(seg.seq);

@@ -5,7 +5,16 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { ChannelDefinition } from './supervisor.ts';
+
+/** A channel as the operator defined it (what survives a restart). */
+export interface ChannelDefinition {
+  id: string;
+  input: string;
+  profile: string;
+  encrypt: boolean;
+  watermark: boolean;
+  createdAt: string;
+}
 
 export class ChannelStore {
   private readonly path: string;

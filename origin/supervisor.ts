@@ -1,10 +1,9 @@
 /**
  * Keeps one channel's ffmpeg running: every spawn goes through the staggered start queue; csv rows are judged
  * by the timeline rule and published; a crash or lost input restarts it with capped exponential backoff; a
- * feed jump or an ageing run replaces it at once; a stop is graceful, then forced.
+ * feed that went back in time or an ageing run replaces it at once; a stop is graceful, then forced.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../src/clock.ts';
 import type { ChannelKeySecret } from '../src/delivery/keys.ts';
@@ -16,16 +15,9 @@ import type { Profile } from './profiles.ts';
 import type { Progress } from './progress.ts';
 import { Publisher } from './publisher.ts';
 import type { StartQueue } from './start-queue.ts';
+import type { ChannelDefinition } from './store.ts';
 import { judgeRow, MAX_RUN_SECONDS, parseSegmentRow, runTimeToUtc, type TimelineMap } from './timeline.ts';
-
-export interface ChannelDefinition {
-  id: string;
-  input: string;
-  profile: string;
-  encrypt: boolean;
-  watermark: boolean;
-  createdAt: string;
-}
+import { ChannelWorkspace } from './workspace.ts';
 
 export interface SupervisorDeps {
   def: ChannelDefinition;
@@ -44,7 +36,6 @@ export interface SupervisorDeps {
 
 const BACKOFF_BASE_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;
-const LOG_ROTATE_BYTES = 5 * 1024 * 1024;
 
 interface RunState {
   run: ChannelRun;
@@ -65,9 +56,8 @@ export class ChannelSupervisor {
   readonly profile: Profile;
   private readonly deps: SupervisorDeps;
   private readonly publisher: Publisher;
-  private readonly workDir: string;
+  private readonly workspace: ChannelWorkspace;
   private readonly log: Logger;
-  private logFile: WriteStream | undefined;
   private current: RunState | undefined;
   private runCount = 0;
   private backoff: NodeJS.Timeout | undefined;
@@ -89,7 +79,7 @@ export class ChannelSupervisor {
     this.def = deps.def;
     this.profile = deps.profile;
     this.log = deps.logger.child({ channel: deps.def.id });
-    this.workDir = join(deps.dataDir, 'work', deps.def.id);
+    this.workspace = new ChannelWorkspace(deps.dataDir, deps.def.id);
     this.publisher = new Publisher({
       channel: deps.def.id,
       liveDir: join(deps.dataDir, 'live', deps.def.id),
@@ -109,16 +99,8 @@ export class ChannelSupervisor {
 
   /** Restores what the channel already published, opens its log and queues its first start. */
   async begin(): Promise<void> {
-    await this.killLeftover();
-    await mkdir(join(this.deps.dataDir, 'logs'), { recursive: true });
+    await this.workspace.open(this.log);
     await this.publisher.restore();
-    const logPath = join(this.deps.dataDir, 'logs', `${this.def.id}.log`);
-    const size = await stat(logPath).then(
-      (s) => s.size,
-      () => 0,
-    );
-    if (size > LOG_ROTATE_BYTES) await rename(logPath, `${logPath}.1`);
-    this.logFile = createWriteStream(logPath, { flags: 'a' });
     this.enqueue();
   }
 
@@ -131,7 +113,7 @@ export class ChannelSupervisor {
     clearTimeout(this.backoff);
     this.stopped = new Promise<void>((resolve) => {
       this.resolveStopped = resolve;
-    }).then(() => new Promise<void>((resolve) => (this.logFile ? this.logFile.end(resolve) : resolve())));
+    }).then(() => this.workspace.close());
     const cur = this.current;
     if (cur) {
       cur.accepting = false;
@@ -143,7 +125,7 @@ export class ChannelSupervisor {
   /** Deletes the channel's served files and scratch space (after `stop`). */
   async removeFiles(): Promise<void> {
     await this.publisher.removeAll();
-    await rm(this.workDir, { recursive: true, force: true });
+    await this.workspace.remove();
   }
 
   private setState(state: ChannelState): void {
@@ -163,10 +145,9 @@ export class ChannelSupervisor {
     this.startedAt = this.deps.clock.now();
     this.setState('starting');
     try {
-      await rm(this.workDir, { recursive: true, force: true });
-      await mkdir(this.workDir, { recursive: true });
+      await this.workspace.prepareRun();
     } catch (err) {
-      this.fail(`cannot prepare ${this.workDir}: ${(err as Error).message}`);
+      this.fail(`cannot prepare ${this.workspace.workDir}: ${(err as Error).message}`);
       return;
     }
     if (this.stopping) {
@@ -180,14 +161,14 @@ export class ChannelSupervisor {
       profile: this.profile,
       encoder: this.deps.encoder,
       nowMs: now,
-      workDir: this.workDir,
+      workDir: this.workspace.workDir,
       runId,
     };
     // the callbacks only fire after the process has started, by when `state` is assigned
     let state: RunState;
     const run = new ChannelRun(spec, {
       ffmpeg: this.deps.ffmpeg ?? 'ffmpeg',
-      log: this.logFile!,
+      log: this.workspace.log,
       startedAt: now,
       events: {
         onProgress: (p) => this.onProgress(state, p),
@@ -213,7 +194,7 @@ export class ChannelSupervisor {
       ),
     };
     this.current = state;
-    if (run.pid !== undefined) await writeFile(this.pidFile, String(run.pid)).catch(() => {});
+    if (run.pid !== undefined) await this.workspace.recordPid(run.pid).catch(() => {});
     this.log.info('ffmpeg started', { run: runId, pid: run.pid });
   }
 
@@ -236,7 +217,7 @@ export class ChannelSupervisor {
       this.log.warn('unexpected segment list line', { line: line.slice(0, 200) });
       return;
     }
-    const file = join(this.workDir, row.file);
+    const file = join(this.workspace.workDir, row.file);
     if (!s.accepting) return;
     const verdict = judgeRow(row, {
       first: s.first,
@@ -289,7 +270,7 @@ export class ChannelSupervisor {
   ): Promise<void> {
     clearTimeout(s.rotation);
     if (this.current === s) this.current = undefined;
-    await this.removeRunFiles(s.run.spec.runId);
+    await this.workspace.removeRunFiles(s.run.spec.runId);
     this.progress = undefined;
     if (this.stopping) {
       this.resolveStopped?.();
@@ -318,34 +299,5 @@ export class ChannelSupervisor {
 
   private noteError(message: string): void {
     this.lastError = { message, at: new Date(this.deps.clock.now()).toISOString() };
-  }
-
-  private get pidFile(): string {
-    return join(this.workDir, 'ffmpeg.pid');
-  }
-
-  /**
-   * A node that was SIGKILLed leaves its ffmpeg running (still bound to the input port). Its pid is on disk;
-   * it is killed only if that pid still runs an ffmpeg of this channel (its command line names our work dir).
-   */
-  private async killLeftover(): Promise<void> {
-    const pid = Number.parseInt(await readFile(this.pidFile, 'utf8').catch(() => ''), 10);
-    if (!(pid > 0)) return;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    const [argv0 = '', ...args] = cmdline.split('\0');
-    if (!argv0.endsWith('ffmpeg') || !args.some((a) => a.startsWith(`${this.workDir}/`))) return;
-    try {
-      process.kill(pid, 'SIGKILL');
-      this.log.warn('killed an ffmpeg left by a previous process', { pid });
-    } catch {
-      // already gone
-    }
-  }
-
-  private async removeRunFiles(runId: string): Promise<void> {
-    const names = await readdir(this.workDir).catch(() => [] as string[]);
-    await Promise.all(
-      names.filter((n) => n.startsWith(`${runId}-`)).map((n) => rm(join(this.workDir, n), { force: true })),
-    );
   }
 }
