@@ -121,13 +121,19 @@ export async function startOriginNode(opts: OriginNodeOptions = {}): Promise<Ori
   return node;
 }
 
-/** Kills whatever ffmpeg a SIGKILLed node left behind (found by its data directory in the command line). */
-export async function killOrphans(dataDir: string): Promise<void> {
+/** ffmpeg processes whose command line names this data directory (a node's channel runs). */
+export async function ffmpegPids(dataDir: string): Promise<number[]> {
   const { stdout } = await run('ps', ['-eo', 'pid=,args=']).catch(() => ({ stdout: '' }));
-  for (const line of stdout.split('\n')) {
-    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
-    if (m?.[2]?.startsWith('ffmpeg') && m[2].includes(dataDir)) process.kill(Number(m[1]), 'SIGKILL');
-  }
+  return stdout
+    .split('\n')
+    .map((l) => /^\s*(\d+)\s+(ffmpeg .*)$/.exec(l))
+    .filter((m) => m?.[2]?.includes(`${dataDir}/`))
+    .map((m) => Number(m![1]));
+}
+
+/** Kills whatever ffmpeg a SIGKILLed node left behind. */
+export async function killOrphans(dataDir: string): Promise<void> {
+  for (const pid of await ffmpegPids(dataDir)) process.kill(pid, 'SIGKILL');
 }
 
 export async function removeDataDir(dataDir: string): Promise<void> {

@@ -3,16 +3,15 @@
  * recorded start times), a start past capacity is refused with the figures, a `kill -9` of a channel's ffmpeg
  * is restarted and counted, a restarted node brings its channels back, DELETE removes a channel for good.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/net.ts';
 import {
   channelState,
   type Feed,
   fetchPlaylist,
+  ffmpegPids,
   type Json,
   killOrphans,
   type OriginNode,
@@ -21,7 +20,6 @@ import {
   startOriginNode,
 } from '../helpers/origin.ts';
 
-const run = promisify(execFile);
 const IDS = ['s1', 's2', 's3'];
 
 let feed: Feed;
@@ -48,16 +46,6 @@ function allRunning(): Promise<Json[]> {
     },
     { timeoutMs: 60_000, intervalMs: 250, what: 'all channels running' },
   );
-}
-
-/** ffmpeg processes whose command line names this node's data directory. */
-async function ffmpegsOf(dataDir: string): Promise<number[]> {
-  const { stdout } = await run('ps', ['-eo', 'pid=,args=']);
-  return stdout
-    .split('\n')
-    .map((l) => /^\s*(\d+)\s+(ffmpeg .*)$/.exec(l))
-    .filter((m) => m?.[2]?.includes(`${dataDir}/`))
-    .map((m) => Number(m![1]));
 }
 
 beforeAll(async () => {
@@ -170,7 +158,7 @@ describe('origin supervisor', () => {
     const sequences = Object.fromEntries((await list()).channels.map((c: Json) => [c.id, c.currentSequence]));
     await node.stop();
     expect(node.proc.child.exitCode).toBe(0);
-    expect(await ffmpegsOf(node.dataDir)).toEqual([]);
+    expect(await ffmpegPids(node.dataDir)).toEqual([]);
 
     await node.restart();
     expect((await list()).channels.map((c: Json) => c.id)).toEqual(IDS);
@@ -188,7 +176,7 @@ describe('origin supervisor', () => {
     expect((await node.api('/v1/channels/s3', { method: 'DELETE' })).status).toBe(204);
     expect((await node.api('/v1/channels/s3')).status).toBe(404);
     expect(await fetchPlaylist(node, 's3')).toBeUndefined();
-    expect(await ffmpegsOf(node.dataDir)).not.toContain(pid);
+    expect(await ffmpegPids(node.dataDir)).not.toContain(pid);
     const stored = JSON.parse(await readFile(join(node.dataDir, 'channels.json'), 'utf8'));
     expect(stored.channels.map((c: Json) => c.id)).toEqual(['s1', 's2']);
     const metrics = await (await fetch(`${node.url}/metrics`)).text();

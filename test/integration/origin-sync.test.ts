@@ -13,6 +13,7 @@ import {
   type Feed,
   fetchPlaylist,
   fetchSegment,
+  ffmpegPids,
   killOrphans,
   makeDataDir,
   type OriginNode,
@@ -166,8 +167,14 @@ describe('two origin nodes, one feed', () => {
       what: 'B publishing while A is down',
     });
 
+    const orphans = await ffmpegPids(a.dataDir);
+    expect(orphans).toHaveLength(1); // the killed node's ffmpeg outlives it
     await a.restart();
     const rejoined = await collectCommon(4);
+    // the restarted node killed its predecessor's ffmpeg (it held the input port) and runs exactly one
+    const pids = await ffmpegPids(a.dataDir);
+    expect(pids).toEqual([(await channelState(a, CHANNEL)).pid]);
+    expect(pids).not.toContain(orphans[0]);
     console.log(
       `[measure] A/B skew after A's restart over ${rejoined.length} segments: ${maxSkewFrames(rejoined)} frames`,
     );
