@@ -258,3 +258,8 @@ export async function bounded<T>(tasks: (() => Promise<T>)[], concurrency: numbe
   await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
   return results;
 }
+
+/** A fetch `Response` in the shape `contractBreach` reads. */
+export async function rawOf(res: Response): Promise<RawResponse> {
+  return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+}
