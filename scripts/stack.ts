@@ -4,20 +4,21 @@
  * through their operator API, and the gateway in front (memory sessions unless REDIS_URL is set; dev keys and
  * secrets generated at start). Ctrl-C stops everything it started.
  *
- * Every child runs in its own process group, and stopping ends the leader gracefully and then sweeps the
- * group: an origin that was SIGKILLed (the failover test does it) leaves its ffmpeg behind, and that ffmpeg
- * must not outlive the stack. Ports come from STACK_GATEWAY_PORT, STACK_ORIGIN_PORTS (a,b) and
- * STACK_UDP_PORTS (a,b) when set.
+ * Nothing it started outlives it (stack-processes.ts). Ports come from STACK_GATEWAY_PORT, STACK_ORIGIN_PORTS
+ * (a,b) and STACK_UDP_PORTS (a,b) when set.
  *
  * `startStack()` is also what the browser end-to-end test runs, with a short token TTL.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { contributionArgs } from '../origin/contribution.ts';
+import { type StackProcess, StackProcesses } from './stack-processes.ts';
+
+export type { StackProcess } from './stack-processes.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -35,14 +36,6 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** aborting stops everything started so far (Ctrl-C during start-up); startStack then rejects */
   signal?: AbortSignal;
-}
-
-export interface StackProcess {
-  name: string;
-  /** the current process; it leads its own process group (its pid is the group id) */
-  child: ChildProcess;
-  /** starts the process again with the same arguments (fault tests restart a killed origin) */
-  restart(): Promise<void>;
 }
 
 export interface Stack {
@@ -83,50 +76,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const originSecret = randomHex(16);
   const keySecret = `v1:${randomHex(32)}`;
 
-  const procs: StackProcess[] = [];
-  // every process group ever started (a restart makes a new one): all are swept at stop
-  const groups = new Set<number>();
-  let stopping: Promise<void> | undefined;
-  const spawnNamed = (
-    name: string,
-    command: string,
-    args: () => string[],
-    env: Record<string, string> = {},
-  ): StackProcess => {
-    const sp: StackProcess = {
-      name,
-      child: launch(),
-      restart: async () => {
-        sp.child = launch();
-      },
-    };
-    function launch(): ChildProcess {
-      const child = spawn(command, args(), {
-        cwd: ROOT,
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      });
-      if (child.pid) groups.add(child.pid);
-      const prefix = (d: Buffer) => {
-        for (const line of d.toString().split('\n')) if (line) log(`[${name}] ${line}\n`);
-      };
-      child.stdout?.on('data', prefix);
-      child.stderr?.on('data', prefix);
-      child.on('error', (err) => log(`[${name}] could not start: ${err.message}\n`));
-      child.on('exit', (code, sig) => {
-        if (!stopping) log(`[${name}] exited (${sig ?? code})\n`);
-      });
-      return child;
-    }
-    procs.push(sp);
-    return sp;
-  };
-  // last resort if this process exits without stop() (an uncaught error): no child outlives it
-  const sweepAll = () => {
-    for (const pgid of groups) killGroup(pgid, 'SIGKILL');
-  };
-  process.on('exit', sweepAll);
+  const children = new StackProcesses({ cwd: ROOT, log });
 
   const originEnv = (id: string, port: number): Record<string, string> => ({
     PORT: String(port),
@@ -140,15 +90,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     LOG_LEVEL: 'warn',
   });
   const node = process.execPath;
-  const originA = spawnNamed('origin-a', node, () => ['origin/main.ts'], originEnv('origin-a', portA));
-  const originB = spawnNamed('origin-b', node, () => ['origin/main.ts'], originEnv('origin-b', portB));
+  const originA = children.spawn('origin-a', node, () => ['origin/main.ts'], originEnv('origin-a', portA));
+  const originB = children.spawn('origin-b', node, () => ['origin/main.ts'], originEnv('origin-b', portB));
   // the arguments carry the sender's UTC epoch, so a restarted feed gets fresh ones
-  const feed = spawnNamed('feed', 'ffmpeg', () =>
+  const feed = children.spawn('feed', 'ffmpeg', () =>
     contributionArgs({ targets: [`127.0.0.1:${udpA}`, `127.0.0.1:${udpB}`] }),
   );
 
   const originUrls: [string, string] = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
-  const gateway = spawnNamed('gateway', node, () => ['src/node.ts'], {
+  const gateway = children.spawn('gateway', node, () => ['src/node.ts'], {
     PORT: String(gatewayPort),
     HOST: '127.0.0.1',
     ORIGINS: originUrls.join(','),
@@ -164,33 +114,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ...opts.gatewayEnv,
   });
 
-  const stopAll = async () => {
-    await Promise.all(
-      procs.map(async ({ child }) => {
-        if (child.exitCode === null && child.signalCode === null) {
-          const gone = once(child, 'exit');
-          child.kill('SIGTERM');
-          const t = setTimeout(() => child.kill('SIGKILL'), 8000);
-          await gone;
-          clearTimeout(t);
-        }
-      }),
-    );
-    // the leaders stopped their own children; what is left in a group was orphaned by a SIGKILL
-    sweepAll();
-    groups.clear();
-    process.off('exit', sweepAll);
+  const stop = async () => {
+    await children.stop();
     await rm(dataDir, { recursive: true, force: true });
-  };
-  const stop = () => {
-    stopping ??= stopAll();
-    return stopping;
   };
   opts.signal?.addEventListener('abort', () => void stop(), { once: true });
   // start-up gives up at once when it is aborted or a process dies (a port in use, a bad environment)
   const interrupted = (): Error | undefined => {
-    if (stopping) return new StackStopped();
-    const dead = procs.find(({ child }) => child.exitCode !== null || child.signalCode !== null);
+    if (children.stopping) return new StackStopped();
+    const dead = children.firstExited();
     if (dead)
       return new Error(
         `${dead.name} exited during start-up (${dead.child.signalCode ?? dead.child.exitCode})`,
@@ -239,14 +171,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   } catch (err) {
     await stop();
     throw err;
-  }
-}
-
-function killGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // the group is already empty
   }
 }
 
