@@ -56,7 +56,8 @@ export function checkClaims(p: Record<string, unknown>, maxTtl: number, now: num
     !(Number.isInteger(p.max) && (p.max as number) >= 1 && (p.max as number) <= MAX_STREAMS)
   )
     throw bad('max', `must be an integer 1-${MAX_STREAMS}`);
-  const authTime = p.auth_time ?? iat;
+  // absent means a fresh sign-in (iat); present must be a number, null included in the refusal
+  const authTime = p.auth_time === undefined ? iat : p.auth_time;
   if (typeof authTime !== 'number' || !Number.isFinite(authTime) || authTime > iat + leeway)
     throw bad('auth_time', 'must be a number not after iat');
   return { ...(p as unknown as Claims), auth_time: authTime };
