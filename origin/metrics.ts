@@ -29,6 +29,12 @@ export function createOriginMetrics() {
       labelNames: channel,
       registers,
     }),
+    channelOutTime: new Gauge({
+      name: 'origin_channel_out_time_seconds',
+      help: "ffmpeg's output position on the run's timeline; advances one second per second while live",
+      labelNames: channel,
+      registers,
+    }),
     channelDroppedFrames: new Counter({
       name: 'origin_channel_dropped_frames_total',
       help: 'Frames ffmpeg dropped',
@@ -109,9 +115,16 @@ export function setChannelState(m: OriginMetrics, channel: string, state: Channe
   for (const s of CHANNEL_STATES) m.channelState.set({ channel, state: s }, s === state ? 1 : 0);
 }
 
+/** Creates a channel's counters at zero, so rates and alerts see them before the first event. */
+export function initChannel(m: OriginMetrics, channel: string): void {
+  for (const c of [m.channelDroppedFrames, m.channelDuplicatedFrames, m.channelSegments])
+    c.inc({ channel }, 0);
+  for (const reason of RESTART_REASONS) m.channelRestarts.inc({ channel, reason }, 0);
+}
+
 /** Drops every series of a removed channel. */
 export function forgetChannel(m: OriginMetrics, channel: string): void {
-  for (const g of [m.channelFps, m.channelSpeed, m.channelSequence]) g.remove({ channel });
+  for (const g of [m.channelFps, m.channelSpeed, m.channelOutTime, m.channelSequence]) g.remove({ channel });
   for (const c of [m.channelDroppedFrames, m.channelDuplicatedFrames, m.channelSegments])
     c.remove({ channel });
   for (const s of CHANNEL_STATES) m.channelState.remove({ channel, state: s });

@@ -10,7 +10,13 @@ import type { ChannelKeySecret } from '../src/delivery/keys.ts';
 import { errorFields, type Logger } from '../src/log.ts';
 import { ChannelRun } from './channel-run.ts';
 import { type Encoder, type RunSpec, timelineMap } from './ffmpeg-args.ts';
-import { type ChannelState, type OriginMetrics, type RestartReason, setChannelState } from './metrics.ts';
+import {
+  type ChannelState,
+  initChannel,
+  type OriginMetrics,
+  type RestartReason,
+  setChannelState,
+} from './metrics.ts';
 import type { Profile } from './profiles.ts';
 import type { Progress } from './progress.ts';
 import { Publisher } from './publisher.ts';
@@ -80,6 +86,7 @@ export class ChannelSupervisor {
     this.profile = deps.profile;
     this.log = deps.logger.child({ channel: deps.def.id });
     this.workspace = new ChannelWorkspace(deps.dataDir, deps.def.id);
+    initChannel(deps.metrics, deps.def.id);
     this.publisher = new Publisher({
       channel: deps.def.id,
       liveDir: join(deps.dataDir, 'live', deps.def.id),
@@ -204,6 +211,7 @@ export class ChannelSupervisor {
     const channel = this.def.id;
     if (Number.isFinite(p.fps)) m.channelFps.set({ channel }, p.fps);
     if (Number.isFinite(p.speed)) m.channelSpeed.set({ channel }, p.speed);
+    if (Number.isFinite(p.outTime)) m.channelOutTime.set({ channel }, p.outTime);
     if (p.dropFrames > s.lastDrop) m.channelDroppedFrames.inc({ channel }, p.dropFrames - s.lastDrop);
     if (p.dupFrames > s.lastDup) m.channelDuplicatedFrames.inc({ channel }, p.dupFrames - s.lastDup);
     if (Number.isFinite(p.dropFrames)) s.lastDrop = p.dropFrames;

@@ -129,6 +129,10 @@ describe('origin supervisor', () => {
     expect(after.lastError.message).toContain('SIGKILL');
     const metrics = await (await fetch(`${node.url}/metrics`)).text();
     expect(metrics).toContain('origin_channel_restarts_total{channel="s2",reason="exit"} 1');
+    expect(metrics).toMatch(/origin_channel_fps\{channel="s2"\} \d/);
+    expect(metrics).toMatch(/origin_channel_speed\{channel="s2"\} \d/);
+    expect(metrics).toMatch(/origin_channel_out_time_seconds\{channel="s2"\} \d/);
+    expect(metrics).toContain('origin_channel_dropped_frames_total{channel="s2"} 0');
   });
 
   it('a feed that stops for a moment and comes back: the run carries on, boundaries hold', async () => {

@@ -314,6 +314,7 @@ describe('ops endpoints', () => {
     expect(text).toContain('origin_start_queue_length 1');
     expect(text).toContain('origin_capacity_used 0.4');
     expect(text).toContain('origin_channel_state{channel="news1",state="queued"} 1');
+    expect(text).toContain('origin_channel_restarts_total{channel="news1",reason="exit"} 0');
     expect(text).toMatch(/origin_http_requests_total\{route="\/v1\/channels",method="POST",status="202"\} 1/);
   });
 
