@@ -1,7 +1,8 @@
 /**
  * Contribution sender: one ffmpeg that makes a test feed (moving pattern with a UTC clock, and a tone),
- * stamps its PTS from UTC (PTS = UTC × 90 kHz mod 2^33, SPEC §7) and copies the one encode to a UDP port per
- * origin node with the tee muxer, so every node receives identical timestamps.
+ * stamps its PTS from UTC (PTS = UTC × 90 kHz mod 2^33, SPEC §7; the encoder keeps frames on its 1/fps grid, so
+ * a stamp is UTC to within a frame) and copies the one encode to a UDP port per origin node with the tee
+ * muxer, so every node receives identical timestamps.
  *
  *   node origin/contribution.ts --udp 127.0.0.1:5000,127.0.0.1:5001 [--size 320x180] [--fps 15]
  *     [--bitrate 300k] [--seconds-before-wrap 30]
