@@ -86,8 +86,12 @@ async function measure(s: Stack): Promise<Row[]> {
   const memory = await redisMemoryRow(settings.sessionsForMemory);
   log(`soak (${settings.soak.seconds} s)`);
   const soak = await soakRow(s, settings.soak);
-  const [r1, r2, r3a, r3b, r3c, r4a, r4b, r5, r6] = tput.rows;
-  return [r1, r2, r3a, r3b, r3c, ...store, r4a, r4b, r5, r6, memory, ...fail, soak].filter(
-    (r): r is Row => !!r,
-  );
+  return inTableOrder([...tput.rows, ...store, memory, ...fail, soak]);
+}
+
+/** Rows in the order of the benchmark issue's table, whatever order they were measured in. */
+function inTableOrder(rows: Row[]): Row[] {
+  const order = ['1', '2', '3a', '3b', '3c', '3d', '3e', '4a', '4b', '5', '6', '7', '8a', '8b', '9'];
+  const rank = (r: Row) => (order.includes(r.id) ? order.indexOf(r.id) : order.length);
+  return [...rows].sort((a, b) => rank(a) - rank(b));
 }

@@ -44,12 +44,12 @@ const CONTROLLED = [
 export async function startGateway(
   name: string,
   env: Record<string, string>,
-  opts: { profileDir?: string } = {},
+  opts: { profileDir?: string; nodeArgs?: string[] } = {},
 ): Promise<GatewaySubject> {
   const port = await freePort();
-  const nodeArgs = opts.profileDir
-    ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir, '--cpu-prof-name', `${name}.cpuprofile`]
-    : [];
+  const nodeArgs = [...(opts.nodeArgs ?? [])];
+  if (opts.profileDir)
+    nodeArgs.push('--cpu-prof', '--cpu-prof-dir', opts.profileDir, '--cpu-prof-name', `${name}.cpuprofile`);
   const unset = Object.fromEntries(CONTROLLED.map((k) => [k, undefined]));
   const proc = start('node', [...nodeArgs, 'src/node.ts'], {
     cwd: REPO,

@@ -22,16 +22,13 @@ export interface Machine {
 }
 
 export async function describeMachine(): Promise<Machine> {
+  // version banners go to stdout or stderr, and some tools exit non-zero after printing them
   const version = async (cmd: string, args: string[], re: RegExp) => {
-    try {
-      const { stdout, stderr } = await run(cmd, args).catch((e: { stdout?: string; stderr?: string }) => ({
-        stdout: e.stdout ?? '',
-        stderr: e.stderr ?? '',
-      }));
-      return re.exec(stdout + stderr)?.[1] ?? 'unknown';
-    } catch {
-      return 'unknown';
-    }
+    const out = await run(cmd, args).then(
+      (r) => r.stdout + r.stderr,
+      (e: { stdout?: string; stderr?: string }) => (e.stdout ?? '') + (e.stderr ?? ''),
+    );
+    return re.exec(out)?.[1] ?? 'unknown';
   };
   return {
     cpus: availableParallelism(),

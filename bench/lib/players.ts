@@ -36,12 +36,13 @@ export async function simulatePlayers(o: {
   const started = performance.now();
   const end = started + o.seconds * 1000;
 
-  const get = async (client: Client, path: string): Promise<string | undefined> => {
+  /** GET `path`; the body as text when `text` (a playlist), else read and dropped (a segment). */
+  const get = async (client: Client, path: string, text: boolean): Promise<string | undefined> => {
     const t = performance.now();
     requests++;
     try {
       const res = await client.request({ method: 'GET', path });
-      const body = await res.body.text();
+      const body = text ? await res.body.text() : (await res.body.arrayBuffer(), '');
       latencies.push(performance.now() - t);
       if (res.statusCode !== 200) {
         fail(String(res.statusCode));
@@ -61,14 +62,14 @@ export async function simulatePlayers(o: {
     let due = started + offsetMs;
     await sleepUntil(due);
     while (due < end) {
-      const playlist = await get(client, objectPath('playlist') + query);
+      const playlist = await get(client, objectPath('playlist') + query, true);
       const newest = playlist
         ?.split('\n')
         .filter((l) => l && !l.startsWith('#'))
         .at(-1);
       if (newest) {
         const segment = new URL(newest, playlistUrl);
-        await get(client, segment.pathname + segment.search);
+        await get(client, segment.pathname + segment.search, false);
       }
       due += o.periodMs;
       await sleepUntil(due);

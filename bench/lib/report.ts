@@ -33,6 +33,10 @@ export const fmt = {
   ratio: (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : `${x.toFixed(2)}×`),
   ms: (x: number) => `${x < 10 ? x.toFixed(2) : x.toFixed(0)} ms`,
   mb: (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`,
+  cpu: (usPerRequest: number) =>
+    usPerRequest < 1000
+      ? `${Math.round(usPerRequest)} µs CPU/req`
+      : `${(usPerRequest / 1000).toFixed(1)} ms CPU/req`,
 };
 
 export function formatTable(rows: Row[]): string {

@@ -3,8 +3,8 @@
  * stopped together (also on failure half-way through start-up):
  * - origin: nginx rendered from nginx/origin.conf, serving the bench data dir;
  * - gateways (`node src/node.ts`): memory sessions, Redis sessions (a real redis-server), cache off
- *   (proxy miss, and the healthy reference for failover), and a failover gateway whose primary origin
- *   refuses connections;
+ *   (proxy miss, and the healthy reference for failover), a failover gateway whose primary origin
+ *   refuses connections, and one for the soak (Redis sessions, inspector open);
  * - baselines and peers: bare Hono, Fastify + fast-jwt, nginx static / secure_link / proxy_pass.
  */
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { type Proc, start } from '../../test/helpers/process.ts';
 import { type RedisServer, startRedis } from '../../test/helpers/redis.ts';
 import { type BenchData, writeBenchData } from './data.ts';
 import { type GatewaySubject, startGateway } from './gateway.ts';
+import { INSPECT_ARGS } from './inspector.ts';
 import { type OriginNginx, type PeerNginx, startOriginNginx, startPeerNginx } from './nginx.ts';
 import { createTokens, type Tokens } from './tokens.ts';
 
@@ -36,6 +37,8 @@ export interface Stack {
     noCache: GatewaySubject;
     /** `ORIGINS=<refusing port>,<origin>`, cache off, active health checks off (passive marks only) */
     failover: GatewaySubject;
+    /** Redis sessions, with the inspector open so the soak can read its live heap */
+    soak: GatewaySubject;
   };
   stop(): Promise<void>;
 }
@@ -69,10 +72,10 @@ export async function startStack(opts: { profileDir?: string } = {}): Promise<St
       LOG_LEVEL: 'warn',
     };
     const deadPort = await freePort();
-    const gw = (name: string, extra: Record<string, string> = {}) =>
-      startGateway(name, { ...base, ...extra }, opts).then(started);
+    const gw = (name: string, extra: Record<string, string> = {}, nodeArgs: string[] = []) =>
+      startGateway(name, { ...base, ...extra }, { ...opts, nodeArgs }).then(started);
     const subjectEnv = { DATA_DIR: data.root };
-    const [peers, hono, fastify, memory, redisGw, noCache, failover] = await Promise.all([
+    const [peers, hono, fastify, memory, redisGw, noCache, failover, soak] = await Promise.all([
       startPeerNginx({ root: data.root, origin: origin.url, originSecret }).then(started),
       startNodeSubject('bare-hono', subjectEnv).then(started),
       startNodeSubject('fastify-jwt', {
@@ -89,6 +92,7 @@ export async function startStack(opts: { profileDir?: string } = {}): Promise<St
         SEGMENT_CACHE_BYTES: '0',
         ORIGIN_HEALTH_INTERVAL_MS: NO_ACTIVE_CHECKS_MS,
       }),
+      gw('soak', { REDIS_URL: redis.url }, INSPECT_ARGS),
     ]);
     return {
       data,
@@ -98,7 +102,7 @@ export async function startStack(opts: { profileDir?: string } = {}): Promise<St
       hono,
       fastify,
       redis,
-      gateways: { memory, redis: redisGw, noCache, failover },
+      gateways: { memory, redis: redisGw, noCache, failover, soak },
       stop,
     };
   } catch (err) {

@@ -98,67 +98,52 @@ export async function throughputRows(
   );
 
   const get = (m: Map<string, SubjectResult>, id: string) => m.get(id) as SubjectResult;
+  const auth1k = 'authenticated 1 KB, memory sessions';
   const rows: Row[] = [
-    reqRow(
+    compare(
       '1',
       'authenticated cached 64 KB, memory sessions',
+      'req',
       get(medium, 'memory'),
       get(medium, 'hono'),
       'bare Hono',
       0.85,
     ),
-    reqRow(
-      '2',
-      'authenticated 1 KB, memory sessions',
-      get(small, 'memory'),
-      get(small, 'hono'),
-      'bare Hono',
-      0.85,
-    ),
-    reqRow(
+    compare('2', auth1k, 'req', get(small, 'memory'), get(small, 'hono'), 'bare Hono', 0.85),
+    compare(
       '3a',
       'authenticated cached 64 KB, Redis sessions',
+      'req',
       get(medium, 'redis'),
       get(medium, 'memory'),
       'memory sessions',
       0.9,
     ),
-    reqRow(
+    compare(
       '3b',
       'authenticated 1 KB, Redis sessions',
+      'req',
       get(small, 'redis'),
       get(small, 'memory'),
       'memory sessions',
       0.9,
     ),
     commandsRow(get(medium, 'redis'), get(small, 'redis')),
-    reqRow(
-      '4a',
-      'authenticated 1 KB, memory sessions',
-      get(small, 'memory'),
-      get(small, 'secure_link'),
-      'nginx secure_link',
-      0.75,
-    ),
-    reqRow(
-      '4b',
-      'authenticated 1 KB, memory sessions',
-      get(small, 'memory'),
-      get(small, 'fastify'),
-      'Fastify + fast-jwt',
-      1.0,
-    ),
-    gbRow(
+    compare('4a', auth1k, 'req', get(small, 'memory'), get(small, 'secure_link'), 'nginx secure_link', 0.75),
+    compare('4b', auth1k, 'req', get(small, 'memory'), get(small, 'fastify'), 'Fastify + fast-jwt', 1.0),
+    compare(
       '5',
       'cached 2 MB segment',
+      'byte',
       get(large, 'memory'),
       get(large, 'nginx'),
       'nginx static sendfile',
       0.9,
     ),
-    gbRow(
+    compare(
       '6',
       'proxy miss 2 MB (cache off)',
+      'byte',
       get(miss, 'no-cache'),
       get(miss, 'nginx'),
       'nginx proxy_pass',
@@ -169,72 +154,39 @@ export async function throughputRows(
   return { rows, raw: { '64KB': list(medium), '1KB': list(small), '2MB': list(large), miss: list(miss) } };
 }
 
-function reqRow(
+/** A throughput ratio row: requests/s or bytes/s, with CPU time per request beside each figure (it tells
+ * a costly subject from one starved by its neighbours), judged against `target`. A row also fails when a
+ * request failed, or when a gateway let requests past its session guard. */
+function compare(
   id: string,
   measure: string,
+  unit: 'req' | 'byte',
   x: SubjectResult,
   base: SubjectResult,
   baseName: string,
   target: number,
 ): Row {
-  return judged(
-    id,
-    `${measure} (req/s)`,
-    fmt.reqs(x.reqPerSec),
-    `${baseName} ${fmt.reqs(base.reqPerSec)}`,
-    ratio(x, base, 'reqPerSec'),
-    target,
-    x,
-    base,
-  );
-}
-
-function gbRow(
-  id: string,
-  measure: string,
-  x: SubjectResult,
-  base: SubjectResult,
-  baseName: string,
-  target: number,
-): Row {
-  return judged(
-    id,
-    `${measure} (GB/s)`,
-    fmt.gbps(x.bytesPerSec),
-    `${baseName} ${fmt.gbps(base.bytesPerSec)}`,
-    ratio(x, base, 'bytesPerSec'),
-    target,
-    x,
-    base,
-  );
-}
-
-function judged(
-  id: string,
-  measure: string,
-  value: string,
-  baseline: string,
-  r: number,
-  target: number,
-  x: SubjectResult,
-  base: SubjectResult,
-): Row {
+  const metric = unit === 'req' ? 'reqPerSec' : 'bytesPerSec';
+  const show = (r: SubjectResult) => {
+    const v = unit === 'req' ? fmt.reqs(r.reqPerSec) : fmt.gbps(r.bytesPerSec);
+    return Number.isFinite(r.cpuUsPerRequest) ? `${v}, ${fmt.cpu(r.cpuUsPerRequest)}` : v;
+  };
+  const r = ratio(x, base, metric);
   const errors = x.errors + base.errors;
-  const guard = x.rounds.reduce(
-    (n, round) => n + (round.counters.admit ?? 0) + (round.counters.lease ?? 0),
-    0,
-  );
-  const requests = x.rounds.reduce((n, round) => n + round.requests, 0);
-  const unguarded = 'lease' in (x.rounds[0]?.counters ?? {}) && guard < requests;
+  const sum = (f: (round: SubjectResult['rounds'][number]) => number) =>
+    x.rounds.reduce((n, round) => n + f(round), 0);
+  const guarded = sum((round) => (round.counters.admit ?? 0) + (round.counters.lease ?? 0));
+  const requests = sum((round) => round.requests);
+  const unguarded = 'lease' in (x.rounds[0]?.counters ?? {}) && guarded < requests;
   const notes = [
     errors ? `${errors} failed requests (socket errors or non-2xx)` : '',
-    unguarded ? `only ${guard} of ${requests} requests went through the session guard` : '',
+    unguarded ? `only ${guarded} of ${requests} requests went through the session guard` : '',
   ].filter(Boolean);
   return {
     id,
-    measure,
-    value,
-    baseline,
+    measure: `${measure} (${unit === 'req' ? 'req/s' : 'GB/s'})`,
+    value: show(x),
+    baseline: `${baseName} ${show(base)}`,
     ratio: r,
     target: `≥ ${target.toFixed(2)}×`,
     met: errors === 0 && !unguarded && r >= target,
