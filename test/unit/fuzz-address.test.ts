@@ -241,4 +241,10 @@ describe('regressions found by these properties', () => {
     const headers = { forwarded: 'for="[2001:db8::66]", for="["' };
     expect(resolveClientAddress('10.0.0.1', headers, trust)).toBeUndefined();
   });
+
+  it('a Forwarded hop that port stripping would empty (for=":x") stops the walk too', () => {
+    const trust = [parseCidr('10.0.0.1')];
+    const headers = { forwarded: 'for="2001:db8::66", for=":x"' };
+    expect(resolveClientAddress('10.0.0.1', headers, trust)).toBeUndefined();
+  });
 });
