@@ -69,11 +69,12 @@ function forwardedFor(header: string): string[] {
       if (eq === -1 || pair.slice(0, eq).trim().toLowerCase() !== 'for') continue;
       let v = pair.slice(eq + 1).trim();
       if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1);
-      // strip a port: [v6]:port or v4:port; an unclosed bracket stays as it is, so it stops the walk
-      // (sliced to '' it would be skipped as an empty element and the walk would go on to the left)
-      if (v.startsWith('[') && v.includes(']')) v = v.slice(0, v.indexOf(']') + 1);
+      // strip a port: [v6]:port or v4:port
+      const raw = v;
+      if (v.startsWith('[')) v = v.slice(0, v.indexOf(']') + 1);
       else if (v.split(':').length === 2) v = v.slice(0, v.indexOf(':'));
-      out.push(v);
+      // garbage must stop the walk: stripping never turns it into an empty element, which is skipped
+      out.push(v === '' ? raw : v);
     }
   }
   return out;
