@@ -12,8 +12,8 @@ import type { TokenIssuer } from './auth/issue.ts';
 import type { VerificationKeys } from './auth/keys.ts';
 import { createRateLimiter } from './auth/rate-limit.ts';
 import { tokenRoutes } from './auth/routes.ts';
-import { extractToken, pathForLog, withoutCredentials } from './auth/token-source.ts';
-import { createTokenVerifier } from './auth/verify.ts';
+import { extractToken, pathForLog } from './auth/token-source.ts';
+import { createTokenVerifier, type TokenHasher } from './auth/verify.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { corsFor } from './delivery/cors.ts';
@@ -36,6 +36,8 @@ export interface AppDeps {
   delivery: Delivery;
   /** The transport peer: socket address on Node, CF-Connecting-IP on Workers. */
   peerAddress: (c: Context) => string | undefined;
+  /** Synchronous SHA-256 for token cache keys where the runtime has one (Node); WebCrypto otherwise. */
+  tokenHasher?: TokenHasher;
   /** Prometheus exposition, when the runtime has a registry. */
   metricsText?: () => Promise<{ contentType: string; body: string }>;
   /** Extra routes a runtime or the dev mode mounts (demo page, nginx auth subrequest). */
@@ -72,6 +74,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     clock,
     cacheSize: config.tokenCacheSize,
     metrics,
+    ...(deps.tokenHasher ? { hash: deps.tokenHasher } : {}),
   });
   const auth = createAuthenticator({
     verifier,
@@ -144,7 +147,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       channel,
       object: object.path,
       method: c.req.method === 'HEAD' ? 'HEAD' : 'GET',
-      headers: withoutCredentials(c.req.raw.headers),
+      headers: c.req.raw.headers,
       queryToken: found?.source === 'query' ? found.token : undefined,
       sub: claims.sub,
       requestId: c.get('requestId'),

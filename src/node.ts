@@ -3,6 +3,7 @@
  * with @hono/node-server. SIGTERM/SIGINT drain: stop accepting, let in-flight requests finish (bounded),
  * close the store and the origin pool, exit 0.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -95,6 +96,7 @@ export async function buildGatewayDeps(
     issuer,
     sessions,
     delivery,
+    tokenHasher: (token) => createHash('sha256').update(token).digest('hex').slice(0, 32),
     metricsText: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
     close: async () => {
       await Promise.allSettled([delivery.close(), sessions.close()]);

@@ -3,7 +3,26 @@
  * instance, injected, so two apps in one process (tests, bench) never share counters.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { CounterDef, HistogramDef, Metrics } from './metrics.ts';
+import type { CounterDef, HistogramDef, Labels, Metrics } from './metrics.ts';
+
+const MAX_CHILDREN = 10_000;
+
+/** prom-client hashes the label object on every call; the hot path records a handful of label sets, so
+ * their children are looked up by a joined key instead (bounded; past the bound, no memo). */
+function children<T>(def: CounterDef, make: (labels: Labels) => T): (labels: Labels) => T {
+  const names = def.labelNames ?? [];
+  const memo = new Map<string, T>();
+  return (labels) => {
+    let key = '';
+    for (const n of names) key += `${labels[n] ?? ''}\u0001`;
+    let c = memo.get(key);
+    if (c === undefined) {
+      c = make(labels);
+      if (memo.size < MAX_CHILDREN) memo.set(key, c);
+    }
+    return c;
+  };
+}
 
 export function promMetrics(registry: Registry): Metrics {
   const existing = <T>(name: string) => registry.getSingleMetric(name) as T | undefined;
@@ -17,7 +36,8 @@ export function promMetrics(registry: Registry): Metrics {
           labelNames: [...(def.labelNames ?? [])],
           registers: [registry],
         });
-      return { inc: (labels, value = 1) => (labels ? m.inc(labels, value) : m.inc(value)) };
+      const child = children(def, (labels) => m.labels(labels));
+      return { inc: (labels, value = 1) => (labels ? child(labels).inc(value) : m.inc(value)) };
     },
     gauge(def: CounterDef) {
       const m =
@@ -44,7 +64,8 @@ export function promMetrics(registry: Registry): Metrics {
           ...(def.buckets ? { buckets: [...def.buckets] } : {}),
           registers: [registry],
         });
-      return { observe: (value, labels) => (labels ? m.observe(labels, value) : m.observe(value)) };
+      const child = children(def, (labels) => m.labels(labels));
+      return { observe: (value, labels) => (labels ? child(labels).observe(value) : m.observe(value)) };
     },
   };
 }

@@ -6,6 +6,7 @@ import type { Clock } from '../clock.ts';
 import { ApiError } from '../errors.ts';
 import type { Counter, Metrics } from '../metrics.ts';
 import type { SessionGuard } from '../sessions/types.ts';
+import type { Cidr } from './address.ts';
 import { type Claims, grantsChannel } from './claims.ts';
 import { assertBoundTo, type BindingPolicy, bindingFromClaim } from './ip-binding.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -39,6 +40,17 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
     labelNames: ['code'],
   });
 
+  // a verified token's claims object is reused from the verify cache, so its parsed binding can be too
+  const bindings = new WeakMap<Claims, Cidr[]>();
+  const bindingOf = (claims: Claims): Cidr[] => {
+    let b = bindings.get(claims);
+    if (!b) {
+      b = bindingFromClaim(claims.ip, o.binding);
+      bindings.set(claims, b);
+    }
+    return b;
+  };
+
   const guarded = async <T>(client: string, fn: () => Promise<T>): Promise<T> => {
     o.failedAuth.check(client);
     try {
@@ -57,7 +69,7 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
       guarded(client, async () => {
         if (!token) throw new ApiError('token_missing');
         const claims = await o.verifier.verify(token);
-        assertBoundTo(client, bindingFromClaim(claims.ip, o.binding));
+        assertBoundTo(client, bindingOf(claims));
         if (!grantsChannel(claims, channel)) throw new ApiError('channel_forbidden');
         await o.sessions.admit({
           sub: claims.sub,

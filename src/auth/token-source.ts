@@ -35,14 +35,6 @@ function readCookie(header: string | null, name: string): string | undefined {
   return undefined;
 }
 
-/** Headers of the client request minus every place a token can travel in. */
-export function withoutCredentials(headers: Headers): Headers {
-  const h = new Headers(headers);
-  h.delete('authorization');
-  h.delete('cookie');
-  return h;
-}
-
 /** The request path with its query removed, for logs (the query may hold the token). */
 export function pathForLog(url: URL): string {
   return url.pathname.length > 256 ? `${url.pathname.slice(0, 256)}…` : url.pathname;

@@ -26,7 +26,8 @@ export interface LiveRequest {
   /** object path inside the channel, already validated by `parseLiveObject` */
   object: string;
   method: 'GET' | 'HEAD';
-  /** client request headers (Range, If-None-Match, Origin…); the token has been removed */
+  /** the client's request headers as received: delivery reads Range, If-None-Match and Origin, and builds origin requests
+   * from an allow-list, so Authorization and Cookie (where tokens travel) never leave the gateway */
   headers: Headers;
   /** the token, only when it came in the query: playlists then carry it on every URI */
   queryToken: string | undefined;
