@@ -2,7 +2,7 @@
  * Prometheus instruments of one origin node (a registry per app instance, so tests can run several nodes in
  * one process). Labels are bounded: channel ids are operator-defined and capacity-limited, routes are patterns.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { LATENCY_BUCKETS } from '../src/metrics.ts';
 
 export const CHANNEL_STATES = ['queued', 'starting', 'running', 'restarting', 'stopping'] as const;
@@ -13,6 +13,8 @@ export type RestartReason = (typeof RESTART_REASONS)[number];
 
 export function createOriginMetrics() {
   const registry = new Registry();
+  // process CPU, memory, event-loop lag and GC, as on the gateway (the dashboard's process panels)
+  collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const channel = ['channel'] as const;
   return {

@@ -55,6 +55,8 @@ interface RunState {
   chain: Promise<void>;
   lastDrop: number;
   lastDup: number;
+  /** previous progress sample, for rates over the last interval rather than since the run began */
+  lastSample?: { at: number; frame: number; outTime: number };
 }
 
 export class ChannelSupervisor {
@@ -205,7 +207,18 @@ export class ChannelSupervisor {
     this.log.info('ffmpeg started', { run: runId, pid: run.pid });
   }
 
-  private onProgress(s: RunState, p: Progress): void {
+  private onProgress(s: RunState, raw: Progress): void {
+    // ffmpeg's fps and speed are averages since the process started: after hours a stall barely moves
+    // them. Rates over the last progress interval show what the encoder is doing now.
+    const at = this.deps.clock.now();
+    const prev = s.lastSample;
+    const dt = prev ? (at - prev.at) / 1000 : 0;
+    const p =
+      prev && dt >= 0.5 && Number.isFinite(raw.frame) && Number.isFinite(raw.outTime)
+        ? { ...raw, fps: (raw.frame - prev.frame) / dt, speed: (raw.outTime - prev.outTime) / dt }
+        : raw;
+    if (Number.isFinite(raw.frame) && Number.isFinite(raw.outTime) && (!prev || dt >= 0.5))
+      s.lastSample = { at, frame: raw.frame, outTime: raw.outTime };
     this.progress = p;
     const m = this.deps.metrics;
     const channel = this.def.id;
