@@ -28,7 +28,8 @@ const URI_ATTRIBUTES: Record<string, readonly string[]> = {
 
 const BOM = '\uFEFF';
 const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
-const ATTRIBUTE_RE = /([A-Z0-9-]+)=("[^"\r\n]*"|[^,]*)(,|$)/y;
+/** `NAME=value,` with the blanks players tolerate around a name (hls.js trims them: `A=1, URI="k"`). */
+const ATTRIBUTE_RE = /([ \t]*([A-Z0-9-]+)[ \t]*)=("[^"\r\n]*"|[^,]*)(,|$)/y;
 
 export interface RewriteOptions {
   /** origins (`https://tv.example.com`) whose absolute URIs also get the token */
@@ -114,9 +115,9 @@ function rewriteTag(line: string, withToken: (uri: string) => string): string {
     const m = ATTRIBUTE_RE.exec(attrs);
     // An attribute list we cannot read is left exactly as it was rather than half rewritten.
     if (!m) return line;
-    const [, name, value, comma] = m as unknown as [string, string, string, string];
+    const [, head, name, value, comma] = m as unknown as [string, string, string, string, string];
     const quoted = value.length >= 2 && value.startsWith('"') && value.endsWith('"');
-    out += quoted && names.includes(name) ? `${name}="${withToken(value.slice(1, -1))}"${comma}` : m[0];
+    out += quoted && names.includes(name) ? `${head}="${withToken(value.slice(1, -1))}"${comma}` : m[0];
     if (comma === '') break;
   }
   return line.slice(0, colon + 1) + out + tail;

@@ -65,10 +65,10 @@ describe('rewritePlaylist: fixtures', () => {
     expect(rewritePlaylist('#EXTM3U\n1.ts\n', 'a b&c=d')).toBe('#EXTM3U\n1.ts?token=a%20b%26c%3Dd\n');
   });
 
-  it('leaves an attribute list it cannot read untouched (no half rewrite)', () => {
+  it('leaves an attribute list it cannot read untouched (no half rewrite); blanks players accept are read', () => {
     const odd = '#EXTM3U\n#EXT-X-KEY: METHOD=AES-128,URI="k.key"\n#EXT-X-MAP:URI="init.mp4\n1.ts\n';
     expect(rewritePlaylist(odd, TOKEN)).toBe(
-      '#EXTM3U\n#EXT-X-KEY: METHOD=AES-128,URI="k.key"\n#EXT-X-MAP:URI="init.mp4\n1.ts?token=hdr.claims.sig-_x\n',
+      '#EXTM3U\n#EXT-X-KEY: METHOD=AES-128,URI="k.key?token=hdr.claims.sig-_x"\n#EXT-X-MAP:URI="init.mp4\n1.ts?token=hdr.claims.sig-_x\n',
     );
   });
 
