@@ -156,7 +156,8 @@ function normaliseOrigin(origin: string): string {
   }
 }
 
-/** Sets `token` in the query of `uri`: replaces the first `token` parameter, drops any other, keeps the rest. */
+/** Sets `token` in the query of `uri`: replaces the first `token` parameter, drops any other, keeps the rest.
+ * A parameter is `token` when a URL parser reads it so (`tok%65n=` too): the player must send one token only. */
 function setTokenParam(uri: string, encodedToken: string): string {
   const hash = uri.indexOf('#');
   const fragment = hash < 0 ? '' : uri.slice(hash);
@@ -168,7 +169,7 @@ function setTokenParam(uri: string, encodedToken: string): string {
   const kept: string[] = [];
   let placed = false;
   for (const p of query === '' ? [] : query.split('&')) {
-    const name = p.split('=', 1)[0];
+    const [name] = new URLSearchParams(p).keys();
     if (name !== 'token') kept.push(p);
     else if (!placed) {
       kept.push(param);
