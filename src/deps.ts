@@ -69,6 +69,9 @@ export function deliveryOptions(
   DeliveryDeps,
   'origins' | 'mode' | 'originSecret' | 'channelKeys' | 'keyPeriod' | 'cache' | 'timeouts'
 > {
+  // the schema lets ORIGINS be empty, but every runtime builds delivery, which cannot work without one
+  if (config.origins.length === 0)
+    throw new ConfigError(['ORIGINS: at least one origin base URL is required']);
   return {
     origins: config.origins,
     mode: config.originMode,
