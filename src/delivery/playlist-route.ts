@@ -60,11 +60,18 @@ interface Served {
 }
 
 const encoder = new TextEncoder();
+/** Playlists remembered for the backwards guard, in bytes of text (a live playlist is a few KB). */
+const SERVED_MAX_BYTES = 16 * 1024 * 1024;
 
 export class PlaylistRoute {
   private readonly deps: PlaylistRouteDeps;
   private readonly flights = new Flights<Outcome>();
-  private readonly served = new LRUCache<string, Served>({ max: 10_000 });
+  /** the backwards guard's memory, bounded in bytes like the playlist cache: entries are whole playlists */
+  private readonly served = new LRUCache<string, Served>({
+    max: 10_000,
+    maxSize: SERVED_MAX_BYTES,
+    sizeCalculation: (s) => s.playlist.text.length + 256,
+  });
   private readonly horizonMs: number;
 
   constructor(deps: PlaylistRouteDeps) {
