@@ -63,6 +63,17 @@ const encoder = new TextEncoder();
 /** Playlists remembered for the backwards guard, in bytes of text (a live playlist is a few KB). */
 const SERVED_MAX_BYTES = 16 * 1024 * 1024;
 
+/**
+ * How long a fetched playlist is served from memory: the configured TTL, but at most half the target
+ * duration. A live playlist gains a segment every target duration; held a whole one (1 s with 1 s
+ * segments), the hold beats against the publishing cadence and players see new segments up to ~2 s late,
+ * which empties a three-segment buffer.
+ */
+function holdMs(text: string, ttlMs: number): number {
+  const target = /^#EXT-X-TARGETDURATION:(\d+)/m.exec(text);
+  return target ? Math.min(ttlMs, (Number(target[1]) * 1000) / 2) : ttlMs;
+}
+
 export class PlaylistRoute {
   private readonly deps: PlaylistRouteDeps;
   private readonly flights = new Flights<Outcome>();
@@ -153,7 +164,7 @@ export class PlaylistRoute {
         this.deps.window.record(channel, obj.dir, fetched.position);
       }
     }
-    this.deps.cache.set(key, playlist, this.deps.ttlMs);
+    this.deps.cache.set(key, playlist, holdMs(playlist.text, this.deps.ttlMs));
     return playlist;
   }
 
