@@ -66,10 +66,11 @@ export function frameStats(): { width: number; height: number; lumaStdDev: numbe
 }
 
 /**
- * The figures for the closing note. Failover gap: the longest interval between two fragment loads that
- * ends within 15 s after the kill (the usual interval is one segment duration); the slowest fragment load and
- * the least buffer ahead of the playhead in the same window and over the whole run. Frozen playback: the longest span over which
- * currentTime did not move.
+ * The figures for the closing note. Failover gap: the longest interval between two fragment loads that ends
+ * within 15 s after the kill (the usual interval is one segment duration; the largest one away from the kill
+ * says what is ordinary). Also the slowest fragment load in that window, the least buffer ahead of the
+ * playhead there and over the whole run, and frozen playback: the longest span over which currentTime did
+ * not move.
  */
 export function measure(probe: PlaybackProbe, killedAt: number) {
   const { samples, frags } = probe;
@@ -88,6 +89,7 @@ export function measure(probe: PlaybackProbe, killedAt: number) {
     playedSeconds: (samples.at(-1)?.t ?? 0) - (samples[0]?.t ?? 0),
     usualFragmentIntervalMs: sorted[Math.floor(sorted.length / 2)] ?? 0,
     failoverGapMs: Math.max(0, ...intervals.filter((x) => nearKill(x.end)).map((x) => x.ms)),
+    largestGapAwayFromKillMs: Math.max(0, ...intervals.filter((x) => !nearKill(x.end)).map((x) => x.ms)),
     slowestLoadAroundKillMs: Math.round(
       Math.max(0, ...frags.filter((f) => nearKill(f.at)).map((f) => f.loadMs)),
     ),
