@@ -39,6 +39,10 @@ export interface ExchangeOptions {
   headRequest?: boolean;
   /** finish as soon as one whole response has arrived (keep-alive servers do not hang up) */
   untilResponse?: boolean;
+  /** never read what the server sends (a slow reader): only a real close by the server is noticed */
+  paused?: boolean;
+  /** ends the exchange from the client side */
+  signal?: AbortSignal;
 }
 
 /** Connects, writes, optionally trickles, and reports what the server answered and whether it hung up. */
@@ -66,11 +70,14 @@ export function exchange(port: number, opts: ExchangeOptions): Promise<Exchange>
       });
     };
     const giveUp = setTimeout(() => finish(false), opts.giveUpMs);
-    sock.on('data', (d) => {
-      chunks.push(d);
-      if (opts.untilResponse && parseResponses(Buffer.concat(chunks).toString('latin1')).length > 0)
-        finish(false);
-    });
+    opts.signal?.addEventListener('abort', () => finish(false));
+    if (opts.paused) sock.pause();
+    else
+      sock.on('data', (d) => {
+        chunks.push(d);
+        if (opts.untilResponse && parseResponses(Buffer.concat(chunks).toString('latin1')).length > 0)
+          finish(false);
+      });
     sock.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE' || err.code === 'ECONNRESET') writeRefused = true;
       finish(true);

@@ -160,3 +160,33 @@ describe('SERVER_MAX_CONNECTIONS', () => {
     }
   });
 });
+
+describe('SERVER_SOCKET_TIMEOUT_MS', () => {
+  it('a client that stops reading a large answer loses its connection once nothing moves', async () => {
+    await origin.put('demo/900.ts', new Uint8Array(8 * 1024 * 1024));
+    // one connection slot: while the stalled reader holds it, nobody else gets in
+    const small = await startGatewayProcess(
+      limits({ SERVER_SOCKET_TIMEOUT_MS: '3000', SERVER_MAX_CONNECTIONS: '1' }),
+    );
+    try {
+      const token = await mintFor(key, { sub: 'reader', sid: 'reader-1' });
+      // asks for 8 MB and reads none of it: the socket buffers fill and the server's writes stall
+      const done = new AbortController();
+      const stalled = exchange(Number(new URL(small.url).port), {
+        head: `GET /live/demo/900.ts HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+        giveUpMs: 60_000,
+        paused: true,
+        signal: done.signal,
+      });
+      await waitFor(async () => (await playerGets(small.url).catch(() => 0)) === 200, {
+        timeoutMs: 45_000,
+        intervalMs: 500,
+        what: 'the stalled connection closed by the server, so a player gets its slot',
+      });
+      done.abort();
+      await stalled;
+    } finally {
+      await small.proc.stop();
+    }
+  });
+});
