@@ -119,6 +119,7 @@ const schema = z.object({
   SERVER_REQUEST_TIMEOUT_MS: seconds(30_000, 100, 3_600_000),
   SERVER_KEEPALIVE_TIMEOUT_MS: seconds(65_000, 100, 600_000),
   SERVER_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+  SERVER_SOCKET_TIMEOUT_MS: seconds(60_000, 1000, 3_600_000),
 });
 
 /** Rules across variables, checked on the raw input so they are reported alongside per-variable errors. */
@@ -187,6 +188,8 @@ export interface Config {
   serverRequestTimeoutMs: number;
   serverKeepAliveTimeoutMs: number;
   serverMaxConnections: number;
+  /** a connection on which no byte moves either way for this long is closed (slow readers) */
+  serverSocketTimeoutMs: number;
 }
 
 /** Parses the environment-shaped record; throws ConfigError naming every bad variable. */
@@ -255,5 +258,6 @@ function toConfig(p: Parsed): Config {
     serverRequestTimeoutMs: p.SERVER_REQUEST_TIMEOUT_MS,
     serverKeepAliveTimeoutMs: p.SERVER_KEEPALIVE_TIMEOUT_MS,
     serverMaxConnections: p.SERVER_MAX_CONNECTIONS,
+    serverSocketTimeoutMs: p.SERVER_SOCKET_TIMEOUT_MS,
   };
 }

@@ -135,6 +135,9 @@ export async function startNodeGateway(
     maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
   });
   server.maxConnections = config.serverMaxConnections;
+  // the timeouts above stop at the request; a client that stops reading the answer would hold its
+  // connection (and the stalled response) forever: no byte moving for this long closes it
+  server.timeout = config.serverSocketTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
