@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: fast in-process tests run in parallel; suites that start real servers (redis-server,
-// ffmpeg, nginx, workerd, Chromium) share two cores, so they run one file at a time.
+// Three projects, run one after the other (groupOrder): fast in-process tests in parallel; suites that start
+// real servers (redis-server, ffmpeg, nginx, workerd, Chromium) share two cores, so one file at a time.
 export default defineConfig({
   test: {
     projects: [
@@ -9,6 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
           testTimeout: 20_000,
         },
       },
@@ -16,6 +17,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
@@ -25,6 +27,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          sequence: { groupOrder: 2 },
           fileParallelism: false,
           testTimeout: 300_000,
           hookTimeout: 180_000,
