@@ -24,8 +24,8 @@ export async function simulatePlayers(o: {
   tokens: string[];
   periodMs: number;
   seconds: number;
-  /** called once a second while the players play (e.g. to sample memory) */
-  onTick?: () => Promise<void>;
+  /** called about once a second while the players play, with the requests sent so far */
+  onTick?: (requestsSoFar: number) => Promise<void>;
 }): Promise<PlayerRun> {
   const latencies: number[] = [];
   let requests = 0;
@@ -80,7 +80,7 @@ export async function simulatePlayers(o: {
   let ticking = true;
   const ticks = (async () => {
     while (ticking) {
-      await o.onTick?.();
+      await o.onTick?.(requests);
       await sleepUntil(performance.now() + 1000);
     }
   })();

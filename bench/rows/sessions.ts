@@ -2,7 +2,9 @@
  * Rows 3d, 3e and 7: what sessions cost the store.
  * - Store commands per active session per second (SPEC §5: at most one per lease, whatever the request
  *   rate): 200 simulated players on the Redis gateway, each reloading the playlist and fetching a segment
- *   every 2 s; then a burst, the same number of sessions requesting as fast as wrk can send.
+ *   every 2 s; then a burst, the same number of sessions requesting as fast as wrk can send. Both count
+ *   live sessions only: the admissions that start them are left out (the players' first period, a short
+ *   run before the burst), so the figure is the steady cost the lease bounds.
  * - Active sessions per GB of Redis: 100 000 sessions admitted through the store's own Lua script into a
  *   fresh redis-server, `INFO memory` used_memory before and after.
  */
@@ -31,36 +33,50 @@ export async function storeCommandRows(stack: Stack, s: Settings): Promise<Row[]
     redis: await redisCommands(stack),
   });
 
+  // Players: the first period admits every session; the count starts after it, once every player plays.
   const players = await stack.tokens.mint('player', s.players.count);
-  const before = await counts();
+  let atRamp: { admit: number; redis: number; requests: number; t: number } | undefined;
+  const started = performance.now();
   const run = await simulatePlayers({
     url: gw.url,
     tokens: players,
     periodMs: s.players.periodMs,
     seconds: s.players.seconds,
+    onTick: async (requests) => {
+      if (!atRamp && performance.now() - started >= s.players.periodMs)
+        atRamp = { ...(await counts()), requests, t: performance.now() };
+    },
   });
   const after = await counts();
+  const ramp = atRamp ?? { admit: 0, redis: 0, requests: 0, t: started };
   const playerRow = perSession(
     '3d',
     `${run.players} players, playlist + segment every ${s.players.periodMs / 1000} s`,
     {
       sessions: run.players,
-      seconds: run.seconds,
-      requests: run.requests,
-      commands: after.admit - before.admit,
-      redis: after.redis - before.redis,
+      seconds: (performance.now() - ramp.t) / 1000,
+      requests: run.requests - ramp.requests,
+      commands: after.admit - ramp.admit,
+      redis: after.redis - ramp.redis,
       failures: Object.values(run.failures).reduce((a, b) => a + b, 0),
       raw: run,
     },
   );
 
+  // Burst: every session admitted by a short first run, then counted over whole lease periods at full speed.
   const burstTokens = await stack.tokens.mint('burst', s.players.count);
   const requests = burstTokens.map((t) => ({
     path: objectPath('small'),
     headers: { authorization: `Bearer ${t}` },
   }));
+  await runWrk({ url: gw.url, requests, connections: 64, seconds: 1 });
   const b0 = await counts();
-  const burst = await runWrk({ url: gw.url, requests, connections: 64, seconds: Math.max(2, s.seconds) });
+  const burst = await runWrk({
+    url: gw.url,
+    requests,
+    connections: 64,
+    seconds: s.quick ? LEASE_S : 3 * LEASE_S,
+  });
   const b1 = await counts();
   const burstRow = perSession('3e', `burst: ${burstTokens.length} sessions at full speed (1 KB)`, {
     sessions: burstTokens.length,
@@ -97,7 +113,7 @@ function perSession(
     value: `${perSessionSecond.toFixed(3)} (Redis EVALSHA: ${redisPerSessionSecond.toFixed(3)})`,
     baseline: `${reqRate.toFixed(1)} requests per session per second`,
     target: `≤ ${bound.toFixed(2)} (1 per lease)`,
-    met: m.failures === 0 && perSessionSecond <= bound * 1.05,
+    met: m.failures === 0 && perSessionSecond <= bound,
     ...(m.failures ? { note: `${m.failures} failed requests` } : {}),
     raw: { ...m, perSessionSecond, redisPerSessionSecond, requestsPerSessionSecond: reqRate },
   };
