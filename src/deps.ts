@@ -67,7 +67,7 @@ export function deliveryOptions(
   config: Config,
 ): Pick<
   DeliveryDeps,
-  'origins' | 'mode' | 'originSecret' | 'channelKeys' | 'keyPeriod' | 'cache' | 'timeouts'
+  'origins' | 'mode' | 'originSecret' | 'channelKeys' | 'keyPeriod' | 'watermarkSecret' | 'cache' | 'timeouts'
 > {
   // the schema lets ORIGINS be empty, but every runtime builds delivery, which cannot work without one
   if (config.origins.length === 0)
@@ -78,6 +78,7 @@ export function deliveryOptions(
     originSecret: config.originSecret,
     channelKeys: config.channelKeys,
     keyPeriod: config.keyPeriod,
+    watermarkSecret: config.watermarkSecret,
     cache: {
       maxBytes: config.segmentCacheBytes,
       maxObjectBytes: config.segmentCacheObjectMaxBytes,

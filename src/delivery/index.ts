@@ -18,6 +18,7 @@ import type { HeldObject } from './respond.ts';
 import { SegmentCache } from './segment-cache.ts';
 import { SegmentRoute } from './segment-route.ts';
 import type { Delivery, OriginFetch } from './types.ts';
+import { WatermarkSelect } from './watermark-select.ts';
 
 export interface DeliveryDeps {
   /** origin base URLs, primary first */
@@ -31,6 +32,8 @@ export interface DeliveryDeps {
   /** CHANNEL_KEY_SECRET, current first; empty or absent: the key route answers 404 */
   channelKeys?: readonly ChannelKeySecret[];
   keyPeriod: number;
+  /** WATERMARK_SECRET: picks each viewer's variant on watermarked channels (absent: those are not served) */
+  watermarkSecret?: string | undefined;
   cache: {
     maxBytes: number;
     maxObjectBytes: number;
@@ -101,14 +104,22 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     ttlMs: deps.cache.segmentTtlMs,
     coalesceWaitMs,
   });
+  const mediaPlaylist = (channel: string, dir: string) =>
+    parseLiveObject(channel, dir ? `${dir}/index.m3u8` : 'index.m3u8');
+  const watermark = new WatermarkSelect({
+    secret: deps.watermarkSecret,
+    loadPlaylist: async (channel, dir, requestId) =>
+      (await playlists.load(channel, mediaPlaylist(channel, dir), requestId)).playlist.text,
+    clock: deps.clock,
+    logger: deps.logger,
+  });
   const keys = new KeyRoute({
     channelKeys: deps.channelKeys ?? [],
     keyPeriod: deps.keyPeriod,
     liveEdge: async (channel, dir, requestId) => {
       const known = window.edge(channel, EDGE_MAX_AGE_MS);
       if (known !== undefined) return known;
-      const index = parseLiveObject(channel, dir ? `${dir}/index.m3u8` : 'index.m3u8');
-      const { playlist } = await playlists.load(channel, index, requestId);
+      const { playlist } = await playlists.load(channel, mediaPlaylist(channel, dir), requestId);
       return playlist.position && playlist.position.mediaSequence + playlist.position.segments - 1;
     },
   });
@@ -118,7 +129,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       const obj = parseLiveObject(req.channel, req.object);
       if (obj.kind === 'key') return keys.serve(req, obj);
       if (obj.kind === 'playlist') return playlists.serve(req, obj);
-      return segments.serve(req, obj);
+      return segments.serve(req, await watermark.select(req, obj));
     },
     health: () => pool.health(),
     async close() {

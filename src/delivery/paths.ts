@@ -24,6 +24,8 @@ export interface LiveObject {
   keyVersion?: string;
   /** `7` in `key/v1/7.key` */
   keyPeriod?: number;
+  /** the watermark variant the gateway chose for this viewer (set by watermark-select.ts, never parsed) */
+  variant?: 'a' | 'b';
 }
 
 export const MAX_OBJECT_PATH = 1024;

@@ -41,10 +41,14 @@ export class SegmentRoute {
   private readonly deps: SegmentRouteDeps;
   private readonly flights = new Flights<Outcome>();
   private readonly cacheControl: string;
+  /** a watermark variant identifies its viewer: no shared cache may keep it under the player's URL */
+  private readonly variantCacheControl: string;
 
   constructor(deps: SegmentRouteDeps) {
     this.deps = deps;
-    this.cacheControl = `public, max-age=${Math.max(1, Math.floor(deps.ttlMs / 1000))}`;
+    const maxAge = Math.max(1, Math.floor(deps.ttlMs / 1000));
+    this.cacheControl = `public, max-age=${maxAge}`;
+    this.variantCacheControl = `private, max-age=${maxAge}`;
   }
 
   async serve(req: LiveRequest, obj: LiveObject): Promise<Response> {
@@ -221,13 +225,13 @@ export class SegmentRoute {
       this.deps.metrics.cacheBytes.inc({ result: 'hit' }, held.bytes.byteLength);
     }
     const label = how === 'hit' ? 'HIT' : how === 'coalesced' ? 'COALESCED' : 'MISS';
-    return respondWithObject(held, req, { 'cache-control': this.cacheControl, 'x-cache': label });
+    return respondWithObject(held, req, { 'cache-control': this.cacheControlOf(obj), 'x-cache': label });
   }
 
   private originHeaders(res: Response, obj: LiveObject, cache: string): Headers {
     const headers = new Headers({
       'content-type': contentTypeOf(obj.path),
-      'cache-control': this.cacheControl,
+      'cache-control': this.cacheControlOf(obj),
     });
     for (const name of PASSED_HEADERS) {
       const value = res.headers.get(name);
@@ -237,6 +241,10 @@ export class SegmentRoute {
     if (!headers.has('accept-ranges')) headers.set('accept-ranges', 'bytes');
     headers.set('x-cache', cache);
     return headers;
+  }
+
+  private cacheControlOf(obj: LiveObject): string {
+    return obj.variant ? this.variantCacheControl : this.cacheControl;
   }
 
   private count(obj: LiveObject, result: string): void {
