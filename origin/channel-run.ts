@@ -1,11 +1,12 @@
 /**
  * One ffmpeg process of a channel: spawns it with the alignment recipe, feeds its `-progress` output and its
- * csv segment list (fd 3) to callbacks, appends its stderr to the channel's log file, and stops it gracefully
+ * csv segment list (fd 3; a watermarked channel's variant B lists on fd 4, rows told apart by file name) to
+ * callbacks, appends its stderr to the channel's log file, and stops it gracefully
  * (SIGTERM, then SIGKILL after a bound).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { channelArgs, type RunSpec, SEGMENT_LIST_FD } from './ffmpeg-args.ts';
+import { channelArgs, type RunSpec, segmentListFds } from './ffmpeg-args.ts';
 import { LineSplitter, type Progress, ProgressParser } from './progress.ts';
 
 export interface RunEvents {
@@ -33,16 +34,21 @@ export class ChannelRun {
     opts.log.write(
       `--- ${new Date(opts.startedAt).toISOString()} run ${spec.runId}: ffmpeg ${args.join(' ')}\n`,
     );
-    this.child = spawn(opts.ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const listFds = segmentListFds(spec);
+    this.child = spawn(opts.ffmpeg, args, {
+      stdio: ['ignore', 'pipe', 'pipe', ...listFds.map(() => 'pipe' as const)],
+    });
     const progress = new ProgressParser((p) => opts.events.onProgress(p));
-    const segments = new LineSplitter((l) => opts.events.onSegmentLine(l));
     const stderr = new LineSplitter((l) => {
       this.lastLogLine = l;
     });
     this.child.stdout?.setEncoding('utf8').on('data', (d: string) => progress.push(d));
-    (this.child.stdio[SEGMENT_LIST_FD] as Readable | null)
-      ?.setEncoding('utf8')
-      .on('data', (d: string) => segments.push(d));
+    for (const fd of listFds) {
+      const segments = new LineSplitter((l) => opts.events.onSegmentLine(l));
+      (this.child.stdio[fd] as Readable | null)
+        ?.setEncoding('utf8')
+        .on('data', (d: string) => segments.push(d));
+    }
     this.child.stderr?.on('data', (d: Buffer) => {
       opts.log.write(d);
       stderr.push(d.toString());

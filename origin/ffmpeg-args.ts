@@ -6,7 +6,9 @@
  * is the feed's first decodable keyframe when a node joins mid-GOP — so the first frame is snapped back onto
  * its boundary (setpts) — and keyframes go on the first frame of each interval rather than catching up
  * `n_forced` after a hole in the feed. Both encoders share GOP and segment settings; only decode/scale/encode
- * differ (the seed's hybrid NVENC pipeline, or libx264 on the CPU).
+ * differ (the seed's hybrid NVENC pipeline, or libx264 on the CPU). A watermarked channel encodes twice from one
+ * filter graph (watermark-filter.ts): variant A to `{runId}-a-%06d.ts` with its csv list on fd 3, variant B to
+ * `{runId}-b-%06d.ts` with its list on fd 4; the NVENC pipeline brings its frames to system memory for the mark.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,7 @@ import {
   snapFirstFrameExpr,
   type TimelineMap,
 } from './timeline.ts';
+import { markGraph, VARIANT_LABELS, type WatermarkPattern } from './watermark-filter.ts';
 
 export type Encoder = 'nvenc' | 'libx264';
 
@@ -32,13 +35,22 @@ export interface RunSpec {
   workDir: string;
   /** prefix of this run's segment files */
   runId: string;
+  /** present for a watermarked channel: encode variants A and B */
+  watermark?: WatermarkPattern;
 }
 
 /** fd on which the segment muxer writes its csv list (stdout carries -progress, stderr the log) */
 export const SEGMENT_LIST_FD = 3;
+/** fd of variant B's csv list on a watermarked channel (variant A's is SEGMENT_LIST_FD) */
+export const VARIANT_B_LIST_FD = 4;
 
-export function segmentPattern(spec: RunSpec): string {
-  return join(spec.workDir, `${spec.runId}-%06d.ts`);
+/** The csv-list fds a run writes: one, or one per variant. */
+export function segmentListFds(spec: RunSpec): number[] {
+  return spec.watermark ? [SEGMENT_LIST_FD, VARIANT_B_LIST_FD] : [SEGMENT_LIST_FD];
+}
+
+export function segmentPattern(spec: RunSpec, variant?: 'a' | 'b'): string {
+  return join(spec.workDir, `${spec.runId}-${variant ? `${variant}-` : ''}%06d.ts`);
 }
 
 function isFile(spec: RunSpec): boolean {
@@ -72,20 +84,27 @@ function inputArgs(spec: RunSpec): string[] {
   return [...whitelist, '-analyzeduration', '1000000', '-itsoffset', PTS_WRAP_ARG, '-copyts', '-i', input];
 }
 
-function videoArgs(spec: RunSpec): string[] {
+/** Boundary select, first-frame snap and scaling (on the GPU for NVENC). */
+function videoChain(spec: RunSpec): string {
   const p = spec.profile;
   const d = p.segmentSeconds;
   const map = timelineMap(spec);
   // select the first boundary, put the first frame on it, then keyframe every interval (see timeline.ts)
   const select = `select='${boundarySelectExpr(d, map)}',setpts='${snapFirstFrameExpr(d, map)}'`;
+  return spec.encoder === 'nvenc'
+    ? `${select},scale_cuda=${p.width}:${p.height}`
+    : `${select},scale=${p.width}:${p.height}`;
+}
+
+function encoderArgs(spec: RunSpec): string[] {
+  const p = spec.profile;
+  const d = p.segmentSeconds;
   const rate = ['-b:v', p.videoBitrate, '-maxrate', p.videoBitrate, '-bufsize', bufsize(p.videoBitrate)];
   // A cap well above D: forced keyframes cut the segments, the encoder must not add any of its own.
   const gop = String(Math.round(2 * d * p.fps));
   const common = ['-force_key_frames', `expr:${keyframeExpr(d)}`, '-g', gop];
   if (spec.encoder === 'nvenc') {
     return [
-      '-vf',
-      `${select},scale_cuda=${p.width}:${p.height}`,
       '-c:v',
       'h264_nvenc',
       '-preset',
@@ -99,8 +118,6 @@ function videoArgs(spec: RunSpec): string[] {
     ];
   }
   return [
-    '-vf',
-    `${select},scale=${p.width}:${p.height}`,
     '-c:v',
     'libx264',
     '-preset',
@@ -120,24 +137,11 @@ function bufsize(bitrate: string): string {
   return `${Number(m[1]) * 2}${m[2]}`;
 }
 
-export function channelArgs(spec: RunSpec): string[] {
+/** Everything after the stream selection of one output: encoders, timing, segment muxer and csv list. */
+function outputArgs(spec: RunSpec, segments: string, listFd: number): string[] {
   const d = spec.profile.segmentSeconds;
-  const hw = spec.encoder === 'nvenc' ? ['-hwaccel', 'cuda', '-hwaccel_output_format', 'cuda'] : [];
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-nostats',
-    '-progress',
-    'pipe:1',
-    ...hw,
-    ...inputArgs(spec),
-    '-map',
-    '0:v:0',
-    '-map',
-    '0:a:0?',
-    ...videoArgs(spec),
+    ...encoderArgs(spec),
     '-af',
     `aselect='${boundarySelectExpr(d, timelineMap(spec))}'`,
     '-fps_mode',
@@ -160,9 +164,49 @@ export function channelArgs(spec: RunSpec): string[] {
     '-segment_format_options',
     'mpegts_copyts=1',
     '-segment_list',
-    `pipe:${SEGMENT_LIST_FD}`,
+    `pipe:${listFd}`,
     '-segment_list_type',
     'csv',
-    segmentPattern(spec),
+    segments,
+  ];
+}
+
+export function channelArgs(spec: RunSpec): string[] {
+  const hw = spec.encoder === 'nvenc' ? ['-hwaccel', 'cuda', '-hwaccel_output_format', 'cuda'] : [];
+  const head = [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-nostats',
+    '-progress',
+    'pipe:1',
+    ...hw,
+    ...inputArgs(spec),
+  ];
+  if (!spec.watermark) {
+    return [
+      ...head,
+      '-map',
+      '0:v:0',
+      '-map',
+      '0:a:0?',
+      '-vf',
+      videoChain(spec),
+      ...outputArgs(spec, segmentPattern(spec), SEGMENT_LIST_FD),
+    ];
+  }
+  // the mark is drawn on CPU frames: NVENC's pipeline downloads them after scaling (h264_nvenc takes yuv420p)
+  const toCpu = spec.encoder === 'nvenc' ? ',hwdownload,format=nv12' : '';
+  const chain = `${videoChain(spec)}${toCpu},format=yuv420p`;
+  const { width, height } = spec.profile;
+  return [
+    ...head,
+    '-filter_complex',
+    markGraph(chain, spec.watermark, width, height),
+    ...['-map', VARIANT_LABELS.a, '-map', '0:a:0?'],
+    ...outputArgs(spec, segmentPattern(spec, 'a'), SEGMENT_LIST_FD),
+    ...['-map', VARIANT_LABELS.b, '-map', '0:a:0?'],
+    ...outputArgs(spec, segmentPattern(spec, 'b'), VARIANT_B_LIST_FD),
   ];
 }
