@@ -11,6 +11,7 @@
  *   clock stepped); both nodes see the same feed, so both mark the same segment.
  */
 import { bytesToHex, sequenceIv } from '../src/delivery/keys.ts';
+import { type Variant, WATERMARK_TAG } from '../src/delivery/watermark-code.ts';
 
 export interface KeyRef {
   version: string;
@@ -32,6 +33,11 @@ export function segmentFileName(seq: number): string {
   return `${seq}.ts`;
 }
 
+/** A watermark variant of segment `seq` (SPEC §6); the playlist still lists `segmentFileName(seq)`. */
+export function variantFileName(seq: number, variant: Variant): string {
+  return `${seq}.${variant}.ts`;
+}
+
 export function keyUri(key: KeyRef): string {
   return `key/${key.version}/${key.period}.key`;
 }
@@ -44,7 +50,11 @@ function pdt(utcSeconds: number): string {
   return new Date(Math.round(utcSeconds * 1000)).toISOString();
 }
 
-export function renderPlaylist(entries: readonly PlaylistEntry[], segmentSeconds: number): string {
+export function renderPlaylist(
+  entries: readonly PlaylistEntry[],
+  segmentSeconds: number,
+  opts: { watermark?: boolean } = {},
+): string {
   const first = entries[0];
   if (!first) throw new Error('a playlist needs at least one segment');
   const longest = Math.max(...entries.map((e) => Math.round(e.duration)));
@@ -53,6 +63,8 @@ export function renderPlaylist(entries: readonly PlaylistEntry[], segmentSeconds
     '#EXT-X-VERSION:3',
     `#EXT-X-TARGETDURATION:${Math.max(segmentSeconds, longest)}`,
     `#EXT-X-MEDIA-SEQUENCE:${first.seq}`,
+    // tells the gateway to serve each viewer's A/B variant under the listed names
+    ...(opts.watermark ? [`${WATERMARK_TAG}:AB`] : []),
   ];
   for (const e of entries) {
     if (e.discontinuity) lines.push('#EXT-X-DISCONTINUITY');

@@ -3,11 +3,14 @@
  * the derived key of the segment's period and its sequence IV (SPEC §6; never ffmpeg's own HLS encryption,
  * whose IV follows each process's first number), atomic renames, the media playlist, and removal of segments
  * that left the window. Its record outlives ffmpeg runs and node restarts (it reads back its own playlist).
+ * A watermarked channel publishes two files per sequence number, `{seq}.a.ts` and `{seq}.b.ts` (each encrypted
+ * with the same key and IV), lists `{seq}.ts` and tags its playlist so the gateway serves one variant per viewer.
  */
 import { createCipheriv } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ChannelKeySecret, deriveChannelKey, keyPeriod, sequenceIv } from '../src/delivery/keys.ts';
+import type { Variant } from '../src/delivery/watermark-code.ts';
 import {
   breaksTimeline,
   buildWindow,
@@ -16,6 +19,7 @@ import {
   parsePlaylist,
   renderPlaylist,
   segmentFileName,
+  variantFileName,
 } from './playlist.ts';
 
 export interface PublisherOptions {
@@ -26,7 +30,21 @@ export interface PublisherOptions {
   listSize: number;
   /** present for encrypted channels: current secret first, key period in segments */
   encryption?: { secret: ChannelKeySecret; keyPeriod: number };
+  /** a watermarked channel: every segment comes as variants a and b */
+  watermark?: boolean;
 }
+
+/** The files ffmpeg finished for one interval: one, or (watermarked channel) one per variant. */
+export type SegmentFiles = { file: string } | { variants: Record<Variant, string> };
+
+export type FinishedSegment = { seq: number; utcStart: number; duration: number } & SegmentFiles;
+
+export function filesOf(files: SegmentFiles): string[] {
+  return 'file' in files ? [files.file] : [files.variants.a, files.variants.b];
+}
+
+const VARIANTS: readonly Variant[] = ['a', 'b'];
+const SERVED_RE = /^(\d+)(?:\.[ab])?\.ts$/;
 
 /** Segments kept on disk beyond the playlist window, for players and caches a little behind. */
 const RETAIN_EXTRA = 4;
@@ -50,38 +68,33 @@ export class Publisher {
     const files = new Set(await readdir(this.opts.liveDir));
     const text = files.has('index.m3u8') ? await readFile(join(this.opts.liveDir, 'index.m3u8'), 'utf8') : '';
     for (const entry of parsePlaylist(text)) {
-      if (!entry.gap && files.has(segmentFileName(entry.seq))) this.held.set(entry.seq, entry);
+      if (!entry.gap && this.servedNames(entry.seq).every((n) => files.has(n)))
+        this.held.set(entry.seq, entry);
       this.newest = Math.max(this.newest ?? entry.seq, entry.seq);
     }
     for (const name of files) {
-      const seq = /^(\d+)\.ts$/.exec(name)?.[1];
-      if (seq !== undefined && !this.held.has(Number(seq)))
+      const seq = SERVED_RE.exec(name)?.[1];
+      if (seq !== undefined && !(this.held.has(Number(seq)) && this.servedNames(Number(seq)).includes(name)))
         await rm(join(this.opts.liveDir, name), { force: true });
     }
   }
 
   /**
    * Moves a finished segment (a file ffmpeg closed, on the same filesystem) into the served directory as
-   * `{seq}.ts`, encrypted when the channel is, then rewrites the playlist.
-   *
-   * Extension point for watermark A/B variants (SPEC §6, a later issue): a run that encodes twice yields two
-   * files per sequence number; each is published here as `{seq}.a.ts` / `{seq}.b.ts` with the same key and IV,
-   * the playlist keeps listing `{seq}.ts` (the gateway serves one variant under that name), and the live
-   * route's name pattern admits the two variant names.
+   * `{seq}.ts` — or its two variants as `{seq}.a.ts` and `{seq}.b.ts` — encrypted when the channel is, then
+   * rewrites the playlist.
    */
-  async publish(seg: { seq: number; utcStart: number; duration: number; file: string }): Promise<void> {
+  async publish(seg: FinishedSegment): Promise<void> {
     const key = this.keyRefFor(seg.seq);
-    const target = join(this.opts.liveDir, segmentFileName(seg.seq));
-    if (this.opts.encryption && key) {
-      const clear = await readFile(seg.file);
-      const contentKey = await deriveChannelKey(this.opts.encryption.secret, this.opts.channel, key.period);
-      const cipher = createCipheriv('aes-128-cbc', contentKey, sequenceIv(seg.seq));
-      const tmp = `${seg.file}.enc`;
-      await writeFile(tmp, Buffer.concat([cipher.update(clear), cipher.final()]));
-      await rename(tmp, target);
-      await unlink(seg.file);
+    const contentKey =
+      this.opts.encryption && key
+        ? await deriveChannelKey(this.opts.encryption.secret, this.opts.channel, key.period)
+        : undefined;
+    if ('variants' in seg) {
+      for (const v of VARIANTS)
+        await this.place(seg.variants[v], variantFileName(seg.seq, v), seg.seq, contentKey);
     } else {
-      await rename(seg.file, target);
+      await this.place(seg.file, segmentFileName(seg.seq), seg.seq, contentKey);
     }
     const previous = this.newest === undefined ? undefined : this.held.get(this.newest);
     const entry: PlaylistEntry = {
@@ -97,6 +110,25 @@ export class Publisher {
     this.newest = seg.seq;
     await this.writePlaylist();
     await this.removeExpired();
+  }
+
+  /** Renames `file` into the served directory as `name`, encrypted with the sequence IV when there is a key. */
+  private async place(file: string, name: string, seq: number, contentKey: Uint8Array | undefined) {
+    const target = join(this.opts.liveDir, name);
+    if (!contentKey) {
+      await rename(file, target);
+      return;
+    }
+    const cipher = createCipheriv('aes-128-cbc', contentKey, sequenceIv(seq));
+    const tmp = `${file}.enc`;
+    await writeFile(tmp, Buffer.concat([cipher.update(await readFile(file)), cipher.final()]));
+    await rename(tmp, target);
+    await unlink(file);
+  }
+
+  /** The files segment `seq` is served from. */
+  private servedNames(seq: number): string[] {
+    return this.opts.watermark ? VARIANTS.map((v) => variantFileName(seq, v)) : [segmentFileName(seq)];
   }
 
   /** Deletes the channel's served files (the channel was removed). */
@@ -116,7 +148,9 @@ export class Publisher {
     const window = buildWindow(this.held, this.newest, this.opts.listSize, this.opts.segmentSeconds, (s) =>
       this.keyRefFor(s),
     );
-    const text = renderPlaylist(window, this.opts.segmentSeconds);
+    const text = renderPlaylist(window, this.opts.segmentSeconds, {
+      watermark: this.opts.watermark ?? false,
+    });
     const tmp = join(this.opts.liveDir, '.index.m3u8.tmp');
     await writeFile(tmp, text);
     await rename(tmp, join(this.opts.liveDir, 'index.m3u8'));
@@ -128,7 +162,7 @@ export class Publisher {
     for (const seq of [...this.held.keys()]) {
       if (seq >= oldest) continue;
       this.held.delete(seq);
-      await rm(join(this.opts.liveDir, segmentFileName(seq)), { force: true });
+      for (const name of this.servedNames(seq)) await rm(join(this.opts.liveDir, name), { force: true });
     }
   }
 }
