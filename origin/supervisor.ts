@@ -1,12 +1,15 @@
 /**
  * Keeps one channel's ffmpeg running: every spawn goes through the staggered start queue; csv rows are judged
  * by the timeline rule and published; a crash or lost input restarts it with capped exponential backoff; a
- * feed that went back in time or an ageing run replaces it at once; a stop is graceful, then forced.
+ * feed that went back in time or an ageing run replaces it at once; a stop is graceful, then forced. On a
+ * watermarked channel each interval is finished twice (variants A and B, paired by watermark-pairs.ts) and
+ * published as one sequence number.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../src/clock.ts';
 import type { ChannelKeySecret } from '../src/delivery/keys.ts';
+import type { Variant } from '../src/delivery/watermark-code.ts';
 import { errorFields, type Logger } from '../src/log.ts';
 import { ChannelRun } from './channel-run.ts';
 import { type Encoder, type RunSpec, timelineMap } from './ffmpeg-args.ts';
@@ -19,10 +22,19 @@ import {
 } from './metrics.ts';
 import type { Profile } from './profiles.ts';
 import type { Progress } from './progress.ts';
-import { Publisher } from './publisher.ts';
+import { filesOf, Publisher, type SegmentFiles } from './publisher.ts';
 import type { StartQueue } from './start-queue.ts';
 import type { ChannelDefinition } from './store.ts';
-import { judgeRow, MAX_RUN_SECONDS, parseSegmentRow, runTimeToUtc, type TimelineMap } from './timeline.ts';
+import {
+  judgeRow,
+  MAX_RUN_SECONDS,
+  parseSegmentRow,
+  runTimeToUtc,
+  type SegmentRow,
+  type TimelineMap,
+} from './timeline.ts';
+import { channelPattern, type WatermarkPattern } from './watermark-filter.ts';
+import { VariantPairs } from './watermark-pairs.ts';
 import { ChannelWorkspace } from './workspace.ts';
 
 export interface SupervisorDeps {
@@ -35,6 +47,8 @@ export interface SupervisorDeps {
   metrics: OriginMetrics;
   logger: Logger;
   encryption?: { secret: ChannelKeySecret; keyPeriod: number };
+  /** WATERMARK_SECRET, required when the channel is watermarked (it keys the channel's pattern) */
+  watermarkSecret?: string;
   ffmpeg?: string;
   stopGraceMs?: number;
   maxRunSeconds?: number;
@@ -57,6 +71,8 @@ interface RunState {
   lastDup: number;
   /** previous progress sample, for rates over the last interval rather than since the run began */
   lastSample?: { at: number; frame: number; outTime: number };
+  /** rows of one variant waiting for their twin (watermarked channels) */
+  pairs: VariantPairs;
 }
 
 export class ChannelSupervisor {
@@ -66,6 +82,7 @@ export class ChannelSupervisor {
   private readonly publisher: Publisher;
   private readonly workspace: ChannelWorkspace;
   private readonly log: Logger;
+  private pattern: WatermarkPattern | undefined;
   private current: RunState | undefined;
   private runCount = 0;
   private backoff: NodeJS.Timeout | undefined;
@@ -94,6 +111,7 @@ export class ChannelSupervisor {
       liveDir: join(deps.dataDir, 'live', deps.def.id),
       segmentSeconds: deps.profile.segmentSeconds,
       listSize: deps.profile.listSize,
+      watermark: deps.def.watermark,
       ...(deps.encryption ? { encryption: deps.encryption } : {}),
     });
   }
@@ -108,6 +126,11 @@ export class ChannelSupervisor {
 
   /** Restores what the channel already published, opens its log and queues its first start. */
   async begin(): Promise<void> {
+    if (this.def.watermark) {
+      if (!this.deps.watermarkSecret)
+        throw new Error(`channel ${this.def.id} is watermarked: WATERMARK_SECRET is required`);
+      this.pattern = await channelPattern(this.deps.watermarkSecret, this.def.id);
+    }
     await this.workspace.open(this.log);
     await this.publisher.restore();
     this.enqueue();
@@ -172,6 +195,7 @@ export class ChannelSupervisor {
       nowMs: now,
       workDir: this.workspace.workDir,
       runId,
+      ...(this.pattern ? { watermark: this.pattern } : {}),
     };
     // the callbacks only fire after the process has started, by when `state` is assigned
     let state: RunState;
@@ -197,6 +221,7 @@ export class ChannelSupervisor {
       chain: Promise.resolve(),
       lastDrop: 0,
       lastDup: 0,
+      pairs: new VariantPairs(),
       rotation: setTimeout(
         () => this.replace(state, 'rotation', 'run rotated before one PTS epoch'),
         (this.deps.maxRunSeconds ?? MAX_RUN_SECONDS) * 1000,
@@ -233,14 +258,17 @@ export class ChannelSupervisor {
 
   private async onSegmentLine(s: RunState, line: string): Promise<void> {
     const row = parseSegmentRow(line);
-    const ownFile = row && new RegExp(`^${s.run.spec.runId}-\\d{6}\\.ts$`).test(row.file);
-    if (!row || !ownFile) {
+    const name = row && new RegExp(`^${s.run.spec.runId}-(?:([ab])-)?(\\d{6})\\.ts$`).exec(row.file);
+    const variant = name?.[1] as Variant | undefined;
+    if (!row || !name || (variant !== undefined) !== this.def.watermark) {
       this.log.warn('unexpected segment list line', { line: line.slice(0, 200) });
       return;
     }
-    const file = join(this.workspace.workDir, row.file);
-    if (!s.accepting) return;
-    const verdict = judgeRow(row, {
+    const done = variant
+      ? await this.pairVariant(s, variant, Number(name[2]), row)
+      : { row, files: { file: this.workFile(row) } };
+    if (!done || !s.accepting) return;
+    const verdict = judgeRow(done.row, {
       first: s.first,
       segmentSeconds: this.profile.segmentSeconds,
       lastSeq: this.publisher.lastSequence,
@@ -248,7 +276,7 @@ export class ChannelSupervisor {
     });
     s.first = false;
     if (verdict.kind !== 'publish') {
-      await rm(file, { force: true });
+      await removeFiles(filesOf(done.files));
       if (verdict.kind === 'resync') this.replace(s, 'resync', `re-synchronising: ${verdict.reason}`);
       else if (verdict.kind === 'drop')
         this.log.debug('segment dropped', { reason: verdict.reason, seq: verdict.seq });
@@ -259,12 +287,12 @@ export class ChannelSupervisor {
         seq: verdict.seq,
         utcStart: verdict.utcStart,
         duration: verdict.duration,
-        file,
+        ...done.files,
       });
     } catch (err) {
       this.log.error('publish failed', { seq: verdict.seq, ...errorFields(err) });
       this.noteError(`publish of ${verdict.seq} failed: ${(err as Error).message}`);
-      await rm(file, { force: true });
+      await removeFiles(filesOf(done.files));
       return;
     }
     this.segments++;
@@ -273,6 +301,28 @@ export class ChannelSupervisor {
     if (this.state === 'starting') this.setState('running');
     this.deps.metrics.channelSegments.inc({ channel: this.def.id });
     this.deps.metrics.channelSequence.set({ channel: this.def.id }, verdict.seq);
+  }
+
+  /** Holds one variant's row until its twin is in; the interval (A's timing) and both files once it is. */
+  private async pairVariant(
+    s: RunState,
+    variant: Variant,
+    index: number,
+    row: SegmentRow,
+  ): Promise<{ row: SegmentRow; files: SegmentFiles } | undefined> {
+    const paired = s.pairs.add(variant, index, row);
+    if (paired.kind === 'waiting') return undefined;
+    const files = { variants: { a: this.workFile(paired.a), b: this.workFile(paired.b) } };
+    if (paired.kind === 'mismatch') {
+      await removeFiles(filesOf(files));
+      this.replace(s, 'resync', `variants cut differently: ${paired.a.file} and ${paired.b.file}`);
+      return undefined;
+    }
+    return { row: paired.a, files };
+  }
+
+  private workFile(row: SegmentRow): string {
+    return join(this.workspace.workDir, row.file);
   }
 
   /** Ends a healthy run on purpose; its exit re-queues the channel at once (no backoff). */
@@ -321,4 +371,8 @@ export class ChannelSupervisor {
   private noteError(message: string): void {
     this.lastError = { message, at: new Date(this.deps.clock.now()).toISOString() };
   }
+}
+
+function removeFiles(files: string[]): Promise<unknown> {
+  return Promise.all(files.map((f) => rm(f, { force: true })));
 }
