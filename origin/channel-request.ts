@@ -80,8 +80,13 @@ export function parseChannelRequest(raw: unknown, opts: { allowFileInput: boolea
     );
   }
   checkInput(v.input, opts.allowFileInput);
-  if (v.watermark) refuse('watermark', 'watermarking is not supported yet on this origin');
-  return { id: v.id, input: v.input, profile: v.profile, encrypt: v.encrypt ?? false, watermark: false };
+  return {
+    id: v.id,
+    input: v.input,
+    profile: v.profile,
+    encrypt: v.encrypt ?? false,
+    watermark: v.watermark ?? false,
+  };
 }
 
 const SECRET_PARAMS = /^(passphrase|streamid|key|token|password|pass|secret|auth|sig|signature)$/i;

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Clock } from '../src/clock.ts';
 import { ApiError } from '../src/errors.ts';
 import type { Logger } from '../src/log.ts';
-import { admit, channelCost, type Device, maxChannels, sourceOf } from './capacity.ts';
+import { admit, channelCost, type Device, maxChannels, sourceOf, type WatermarkMode } from './capacity.ts';
 import { type ChannelRequest, parseChannelRequest, redactInput } from './channel-request.ts';
 import type { OriginConfig } from './config.ts';
 import type { ProbeResult } from './encoder-probe.ts';
@@ -59,7 +59,7 @@ export class ChannelManager {
           },
           { allowFileInput: this.deps.config.allowFileInput },
         );
-        this.checkEncryption(req);
+        this.checkSecrets(req);
       } catch (err) {
         throw new Error(`stored channel "${String(def.id)}" is no longer valid: ${(err as Error).message}`);
       }
@@ -73,7 +73,7 @@ export class ChannelManager {
 
   /** Admits, persists and queues a new channel; throws ApiError for duplicates, capacity and bad inputs. */
   async create(req: ChannelRequest): Promise<ChannelDefinition> {
-    this.checkEncryption(req);
+    this.checkSecrets(req);
     if (req.input.startsWith('file:')) {
       await access(fileURLToPath(req.input), constants.R_OK).catch(() => {
         throw new ApiError('bad_request', 'input: file is not readable on this node', {
@@ -86,7 +86,7 @@ export class ChannelManager {
       throw new ApiError('conflict', `channel "${req.id}" already exists`, { details: { field: 'id' } });
     }
     const profile = findProfile(req.profile)!;
-    const admission = admit(this.deps.device, this.used(), profile);
+    const admission = admit(this.deps.device, this.used(), profile, markOf(req));
     if (!admission.ok) {
       throw new ApiError('capacity_exceeded', `no capacity for another ${profile.id} channel on this node`, {
         details: {
@@ -142,7 +142,8 @@ export class ChannelManager {
   /** Share of the device admitted channels take (queued and restarting ones included). */
   used(): number {
     let sum = 0;
-    for (const sup of this.channels.values()) sum += channelCost(this.deps.device, sup.profile);
+    for (const sup of this.channels.values())
+      sum += channelCost(this.deps.device, sup.profile, markOf(sup.def));
     return sum;
   }
 
@@ -170,7 +171,11 @@ export class ChannelManager {
       profiles: Object.fromEntries(
         Object.values(PROFILES).map((p) => [
           p.id,
-          { maxChannels: maxChannels(device, p), cost: Math.round(channelCost(device, p) * 10_000) / 10_000 },
+          {
+            maxChannels: maxChannels(device, p),
+            cost: Math.round(channelCost(device, p) * 10_000) / 10_000,
+            maxWatermarkedChannels: maxChannels(device, p, 'ab'),
+          },
         ]),
       ),
       source: sourceOf(device),
@@ -211,14 +216,22 @@ export class ChannelManager {
       ...(def.encrypt && secrets?.[0]
         ? { encryption: { secret: secrets[0], keyPeriod: this.deps.config.keyPeriod } }
         : {}),
+      ...(def.watermark && this.deps.config.watermarkSecret
+        ? { watermarkSecret: this.deps.config.watermarkSecret }
+        : {}),
       ...(this.deps.ffmpeg ? { ffmpeg: this.deps.ffmpeg } : {}),
     });
   }
 
-  private checkEncryption(req: ChannelRequest): void {
+  private checkSecrets(req: ChannelRequest): void {
     if (req.encrypt && !this.deps.config.channelKeySecrets) {
       throw new ApiError('bad_request', 'encrypt: this node has no CHANNEL_KEY_SECRET', {
         details: { field: 'encrypt' },
+      });
+    }
+    if (req.watermark && !this.deps.config.watermarkSecret) {
+      throw new ApiError('bad_request', 'watermark: this node has no WATERMARK_SECRET', {
+        details: { field: 'watermark' },
       });
     }
   }
@@ -230,4 +243,9 @@ export class ChannelManager {
   private updateCapacity(): void {
     this.deps.metrics.capacityUsed.set(this.used());
   }
+}
+
+/** A watermarked channel encodes variants A and B: two encodes (capacity.ts). */
+function markOf(channel: { watermark: boolean }): WatermarkMode {
+  return channel.watermark ? 'ab' : 'none';
 }

@@ -27,6 +27,8 @@ export interface OriginConfig {
   encoder: EncoderChoice;
   gpuModel: string | undefined;
   originSecret: string | undefined;
+  /** keys the pattern of watermarked channels (SPEC §9); without it `watermark: true` is refused */
+  watermarkSecret: string | undefined;
   allowFileInput: boolean;
   /** CPU cores given to libx264 encodes (capacity of the CPU device) */
   cpuCapacity: number;
@@ -113,6 +115,10 @@ const schema = z.object({
       .optional(),
   ),
   ORIGIN_SECRET: optionalString,
+  WATERMARK_SECRET: z.preprocess(
+    blankToUndefined,
+    z.string().min(16, 'needs at least 16 characters').optional(),
+  ),
   ALLOW_FILE_INPUT: z.preprocess(
     blankToUndefined,
     z.enum(['0', '1'], { error: 'must be 0 or 1' }).optional(),
@@ -139,6 +145,7 @@ export function parseOriginConfig(env: Record<string, string | undefined>): Orig
     encoder: v.ENCODER ?? 'auto',
     gpuModel: v.GPU_MODEL === undefined ? undefined : findGpuModel(v.GPU_MODEL)?.model,
     originSecret: v.ORIGIN_SECRET,
+    watermarkSecret: v.WATERMARK_SECRET,
     allowFileInput: v.ALLOW_FILE_INPUT === '1',
     cpuCapacity: v.CPU_CAPACITY ?? availableParallelism(),
     logLevel: v.LOG_LEVEL ?? 'info',

@@ -100,7 +100,7 @@ describe('operator API: refusals change nothing', () => {
     ['missing input', { id: 'x', profile: 'test-180p' }, 'input'],
     ['wrong type', { ...good, encrypt: 'yes' }, 'encrypt'],
     ['unknown field', { ...good, bitrate: '9M' }, 'bitrate'],
-    ['watermark (not supported yet)', { ...good, watermark: true }, 'watermark'],
+    ['watermark without WATERMARK_SECRET on the node', { ...good, watermark: true }, 'watermark'],
   ])('%s → 400 naming the field', async (_name, body, field) => {
     const api = build();
     const err = await expectError(await api.post(body), 400, 'bad_request', `${field}:`);
