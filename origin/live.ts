@@ -1,5 +1,6 @@
 /**
- * Serves the published HLS objects (SPEC §6, §7): `/live/{channel}/index.m3u8` and `/live/{channel}/{seq}.ts`,
+ * Serves the published HLS objects (SPEC §6, §7): `/live/{channel}/index.m3u8` and `/live/{channel}/{seq}.ts`
+ * (or, on a watermarked channel, its variants `{seq}.a.ts` / `{seq}.b.ts`, which only the gateway asks for),
  * the same layout nginx/origin.conf serves. Names are matched strictly (no traversal, no hidden temp files);
  * with ORIGIN_SECRET set, requests without the matching `X-Origin-Secret` are refused.
  */
@@ -11,7 +12,7 @@ import { CHANNEL_ID_RE } from './channel-request.ts';
 import { safeEqual } from './safe-equal.ts';
 
 const PLAYLIST = 'index.m3u8';
-const SEGMENT_RE = /^\d{1,20}\.ts$/;
+const SEGMENT_RE = /^\d{1,20}(?:\.[ab])?\.ts$/;
 
 export function liveRoutes(opts: { dataDir: string; originSecret: string | undefined }) {
   const live = new Hono();
