@@ -91,7 +91,7 @@ async function measure(s: Stack): Promise<Row[]> {
 
 /** Rows in the order of the benchmark issue's table, whatever order they were measured in. */
 function inTableOrder(rows: Row[]): Row[] {
-  const order = ['1', '2', '3a', '3b', '3c', '3d', '3e', '4a', '4b', '5', '6', '7', '8a', '8b', '9'];
+  const order = ['1', '2', '3a', '3b', '3c', '3d', '3e', '4a', '4b', '5', '6', '7', '8a', '8b', '8c', '9'];
   const rank = (r: Row) => (order.includes(r.id) ? order.indexOf(r.id) : order.length);
   return [...rows].sort((a, b) => rank(a) - rank(b));
 }

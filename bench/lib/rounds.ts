@@ -37,9 +37,14 @@ export interface SubjectResult {
 
 export interface RoundSettings {
   warmupSeconds: number;
+  /** warm each process once per run rather than once per group (quick runs) */
+  warmOnce?: boolean;
   seconds: number;
   rounds: number;
 }
+
+/** Processes warmed up so far in this run. */
+const warmed = new Set<number>();
 
 /** Runs every subject once per round, in a rotated order; `between` runs after each wrk run. */
 export async function measureGroup(
@@ -48,7 +53,9 @@ export async function measureGroup(
   between: () => Promise<void>,
 ): Promise<Map<string, SubjectResult>> {
   for (const subject of subjects) {
+    if (s.warmOnce && subject.pid !== undefined && warmed.has(subject.pid)) continue;
     await runWrk({ ...subject, seconds: s.warmupSeconds });
+    if (subject.pid !== undefined) warmed.add(subject.pid);
     await between();
   }
   const rounds = new Map<string, Round[]>(subjects.map((x) => [x.id, []]));

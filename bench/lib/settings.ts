@@ -9,6 +9,8 @@ export interface Settings {
   quick: boolean;
   /** seconds of load before the measured rounds of each subject (JIT, caches, connections) */
   warmupSeconds: number;
+  /** warm each process once per run instead of before every group */
+  warmOnce: boolean;
   /** seconds per measured round */
   seconds: number;
   rounds: number;
@@ -53,6 +55,7 @@ export function parseSettings(argv: string[]): Settings {
   return {
     quick,
     warmupSeconds: quick ? 1 : 2,
+    warmOnce: quick,
     seconds: positiveInt('seconds', values.seconds, quick ? 1 : 5),
     rounds: positiveInt('rounds', values.rounds, quick ? 1 : 3),
     connections: { small: 32, large: 8 },

@@ -3,10 +3,11 @@
  * stopped together (also on failure half-way through start-up):
  * - origin: nginx rendered from nginx/origin.conf, serving the bench data dir;
  * - gateways (`node src/node.ts`): memory sessions, Redis sessions (a real redis-server), cache off
- *   (proxy miss, and the healthy reference for failover), a failover gateway whose primary origin
- *   refuses connections, and one for the soak (Redis sessions, inspector open);
+ *   (proxy miss, and the healthy reference for failover), two failover gateways whose primary origin
+ *   refuses connections or hangs, and one for the soak (Redis sessions, inspector open);
  * - baselines and peers: bare Hono, Fastify + fast-jwt, nginx static / secure_link / proxy_pass.
  */
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from '../../test/helpers/net.ts';
 import { type Proc, start } from '../../test/helpers/process.ts';
@@ -37,6 +38,8 @@ export interface Stack {
     noCache: GatewaySubject;
     /** `ORIGINS=<refusing port>,<origin>`, cache off, active health checks off (passive marks only) */
     failover: GatewaySubject;
+    /** `ORIGINS=<hung origin>,<origin>`, cache off, active health checks at their default period */
+    hung: GatewaySubject;
     /** Redis sessions, with the inspector open so the soak can read its live heap */
     soak: GatewaySubject;
   };
@@ -72,10 +75,11 @@ export async function startStack(opts: { profileDir?: string } = {}): Promise<St
       LOG_LEVEL: 'warn',
     };
     const deadPort = await freePort();
+    const hungOrigin = await startHungOrigin().then(started);
     const gw = (name: string, extra: Record<string, string> = {}, nodeArgs: string[] = []) =>
       startGateway(name, { ...base, ...extra }, { ...opts, nodeArgs }).then(started);
     const subjectEnv = { DATA_DIR: data.root };
-    const [peers, hono, fastify, memory, redisGw, noCache, failover, soak] = await Promise.all([
+    const [peers, hono, fastify, memory, redisGw, noCache, failover, hung, soak] = await Promise.all([
       startPeerNginx({ root: data.root, origin: origin.url, originSecret }).then(started),
       startNodeSubject('bare-hono', subjectEnv).then(started),
       startNodeSubject('fastify-jwt', {
@@ -92,6 +96,7 @@ export async function startStack(opts: { profileDir?: string } = {}): Promise<St
         SEGMENT_CACHE_BYTES: '0',
         ORIGIN_HEALTH_INTERVAL_MS: NO_ACTIVE_CHECKS_MS,
       }),
+      gw('hung', { ORIGINS: `${hungOrigin.url},${origin.url}`, SEGMENT_CACHE_BYTES: '0' }),
       gw('soak', { REDIS_URL: redis.url }, INSPECT_ARGS),
     ]);
     return {
@@ -102,7 +107,7 @@ export async function startStack(opts: { profileDir?: string } = {}): Promise<St
       hono,
       fastify,
       redis,
-      gateways: { memory, redis: redisGw, noCache, failover, soak },
+      gateways: { memory, redis: redisGw, noCache, failover, hung, soak },
       stop,
     };
   } catch (err) {
@@ -132,4 +137,32 @@ async function startNodeSubject(
     throw err;
   }
   return { url, proc, stop: () => proc.stop() };
+}
+
+/** A port that accepts connections and never answers (bench/subjects/hung-origin.ts). */
+async function startHungOrigin(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const script = fileURLToPath(new URL('../subjects/hung-origin.ts', import.meta.url));
+  const proc = start('node', [script], { env: { PORT: String(port) } });
+  const accepts = () =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+  try {
+    await waitFor(
+      async () => {
+        if (proc.exited()) throw new Error(`hung origin exited: ${proc.output().slice(-500)}`);
+        return accepts();
+      },
+      { what: 'hung origin', timeoutMs: 30_000 },
+    );
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return { url: `http://127.0.0.1:${port}`, stop: () => proc.stop() };
 }

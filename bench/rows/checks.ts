@@ -27,14 +27,16 @@ export async function preflight(stack: Stack): Promise<void> {
     ['fastify', stack.fastify.url] as const,
   ];
   for (const [name, url] of authenticating) {
-    checks.push(
-      {
+    // the hung-primary gateway is left to its row: its first answer may wait out the first-byte bound
+    if (url !== stack.gateways.hung.url)
+      checks.push({
         what: `${name}: valid token`,
         url: url + small,
         headers: bearer(token),
         status: 200,
         bytes: OBJECTS.small.bytes,
-      },
+      });
+    checks.push(
       { what: `${name}: no token`, url: url + small, status: 401 },
       {
         what: `${name}: token bound to another address`,

@@ -27,8 +27,8 @@ interface Sample {
 export interface FailoverProbe {
   /** one probe; cheap (two requests) */
   sample(): Promise<void>;
-  /** more marked-down samples, at least one refused sample, and the rows */
-  rows(markedDownSamples: number): Promise<Row[]>;
+  /** more marked-down samples, at least one refused sample, the hung-primary samples, and the rows */
+  rows(samples: number): Promise<Row[]>;
 }
 
 export async function failoverProbe(stack: Stack): Promise<FailoverProbe> {
@@ -41,6 +41,7 @@ export async function failoverProbe(stack: Stack): Promise<FailoverProbe> {
   let cold: Sample | undefined;
   let lastRefused = 0;
 
+  const hung = stack.gateways.hung;
   const timed = async (base: string): Promise<number> => {
     // keep-alive connection first, so the timed request measures the gateway and not a TCP handshake
     await (await fetch(`${base}/healthz`)).arrayBuffer();
@@ -66,14 +67,21 @@ export async function failoverProbe(stack: Stack): Promise<FailoverProbe> {
 
   return {
     sample,
-    async rows(markedDownSamples) {
+    async rows(n) {
       if (!samples.some((s) => s.refused)) {
         // wait out the cool-off once, so even a short run has a warm refused sample
         const wait = Math.max(0, lastRefused + COOL_OFF_MS + 500 - performance.now());
         await new Promise((r) => setTimeout(r, wait));
         await sample();
       }
-      for (let i = 0; i < markedDownSamples; i++) await sample();
+      for (let i = 0; i < n; i++) await sample();
+      const hungSamples: Sample[] = [];
+      for (let i = 0; i < Math.max(3, n / 4); i++)
+        hungSamples.push({
+          healthyMs: await timed(healthy.url),
+          failoverMs: await timed(hung.url),
+          refused: false,
+        });
       return [
         row(
           '8a',
@@ -85,6 +93,7 @@ export async function failoverProbe(stack: Stack): Promise<FailoverProbe> {
           'primary already marked down',
           samples.filter((s) => !s.refused),
         ),
+        row('8c', 'hung primary, health checks on (after their first round)', hungSamples),
       ].map((r) => ({ ...r, raw: { ...(r.raw as object), coldFirstProbe: cold } }));
     },
   };
