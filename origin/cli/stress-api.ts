@@ -64,10 +64,10 @@ export class ApiFleet implements Fleet {
     return appendFile(st.log, `${JSON.stringify({ at: new Date().toISOString(), ...event })}\n`);
   }
 
-  launch(index: number): void {
+  launch(index: number, releasedAt: number): void {
     const st = this.streams[index]!;
     if (this.stopping) return;
-    st.launchedAt = Date.now();
+    st.launchedAt = releasedAt;
     const body = { id: st.id, input: this.opts.inputs[index]!, profile: this.opts.profile, encrypt: false };
     this.posts.push(
       (async () => {

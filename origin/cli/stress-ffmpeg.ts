@@ -50,10 +50,10 @@ export class FfmpegFleet implements Fleet {
     this.streams = opts.ids.map((id, i) => newStreamState(i, id, join(opts.outDir, 'streams', `${id}.log`)));
   }
 
-  launch(index: number): void {
+  launch(index: number, releasedAt: number): void {
     const st = this.streams[index]!;
     if (this.stopping) return;
-    const now = Date.now();
+    const now = releasedAt;
     const workDir = join(this.opts.outDir, 'work', st.id);
     mkdirSync(workDir, { recursive: true });
     const args = channelArgs({

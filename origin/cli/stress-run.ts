@@ -62,7 +62,8 @@ export async function runStress(
   await feedCpu?.read(startedAt);
 
   const queue = new StartQueue({ intervalMs: opts.intervalMs, clock: systemClock });
-  for (const st of fleet.streams) queue.enqueue(st.id, () => fleet.launch(st.index));
+  for (const st of fleet.streams)
+    queue.enqueue(st.id, () => fleet.launch(st.index, queue.recentStarts().at(-1)?.at ?? Date.now()));
   queue.run();
   // a node queues the channels itself: allow for its own spacing before calling a stream late
   const queueAllowanceMs = fleet.streams.length * Math.max(opts.intervalMs, 2_000);

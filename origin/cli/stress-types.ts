@@ -47,7 +47,9 @@ export interface StreamState {
 export interface Fleet {
   readonly streams: StreamState[];
   /** starts stream `index` now (called by the stagger queue) */
-  launch(index: number): void;
+  /** `releasedAt`: when the start queue released the stream (its clock), recorded as the launch time so
+   * the report's spacing is the queue's, not that of two separate Date.now() readings */
+  launch(index: number, releasedAt: number): void;
   /** appends one sample to every launched stream */
   sample(now: number): Promise<void>;
   /** stops everything this fleet started; resolves when it is gone */
