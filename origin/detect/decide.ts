@@ -1,0 +1,220 @@
+/**
+ * From per-segment A/B evidence to an account, with a false-accusation bound that holds whatever the video.
+ *
+ * Naming (candidates given): for a candidate, each judged segment either agrees with the variant that account
+ * was served or not. For a recording that is not that account's — another account's, an unmarked video,
+ * noise — the keyed mask makes the expected variants independent fair coins, so the number of agreements is
+ * Binomial(M, 1/2) exactly, however the decisions came about. The chance p of at least the observed agreement
+ * is multiplied by every hypothesis tried (candidates, alignments of a recording file, the three reliability
+ * cut-offs below) and an account is named only when that bound is under `alpha`.
+ *
+ * Recovery (no candidate needed): the evidence of every position of the 256-bit codeword is summed (a long
+ * recording sees a position more than once) and Reed-Solomon decoded with generalised minimum distance: the
+ * least reliable symbols are erased one by one until a decoding succeeds. Four parity symbols are held back
+ * from correction, so a random word decodes by chance with probability below ~2^-32.
+ */
+import {
+  codeBitAt,
+  codeword,
+  maskBlockOf,
+  positionOf,
+  WATERMARK_CODE,
+} from '../../src/delivery/watermark-code.ts';
+import {
+  accountCode,
+  bitAt,
+  MASK_BLOCK,
+  maskBlock,
+  type WatermarkKey,
+} from '../../src/delivery/watermark-keys.ts';
+import { type RsDecoded, rsDecode } from '../../src/delivery/watermark-rs.ts';
+
+/** Parity symbols kept for detecting a wrong decoding rather than correcting. */
+const RS_MARGIN = 4;
+/** Fractions of the most reliable segments scored (a weak decision is more often wrong than a strong one). */
+const CUTOFFS = [1, 0.75, 0.5] as const;
+/** Fewer judged segments than this cannot name anyone with any confidence. */
+export const MIN_SEGMENTS = 16;
+
+export interface Evidence {
+  /** segment index: the sequence number itself, or its offset from the recording's first segment */
+  index: number;
+  /** signed mark amplitude: > 0 variant A, < 0 variant B */
+  soft: number;
+}
+
+export interface CandidateScore {
+  sub: string;
+  agree: number;
+  of: number;
+  /** log10 of the bound on the chance that an unrelated recording scores this well (all hypotheses counted) */
+  log10Chance: number;
+}
+
+export interface Recovered {
+  /** the 64-bit account code, hex */
+  code: string;
+  errors: number;
+  erasures: number;
+  /** sub of a candidate with this code, if any */
+  sub?: string;
+}
+
+export interface Verdict {
+  judged: number;
+  /** sequence number of index 0 under the chosen alignment (0 when indices are sequence numbers) */
+  base: number;
+  named?: CandidateScore;
+  best?: CandidateScore;
+  recovered?: Recovered;
+}
+
+const LOG10_2 = Math.log10(2);
+
+/** log10 P(X ≥ k) for X ~ Binomial(n, 1/2), exact (summed in log space). */
+export function log10BinomialTail(n: number, k: number): number {
+  if (k <= 0) return 0;
+  if (k > n) return Number.NEGATIVE_INFINITY;
+  let logC = 0;
+  const terms: number[] = [];
+  for (let i = 0; i <= n; i++) {
+    if (i > 0) logC += Math.log10((n - i + 1) / i);
+    if (i >= k) terms.push(logC);
+  }
+  const top = Math.max(...terms);
+  return top + Math.log10(terms.reduce((a, t) => a + 10 ** (t - top), 0)) - n * LOG10_2;
+}
+
+class Masks {
+  private readonly blocks = new Map<number, Promise<Uint8Array>>();
+  private readonly key: WatermarkKey;
+  private readonly channel: string;
+
+  constructor(key: WatermarkKey, channel: string) {
+    this.key = key;
+    this.channel = channel;
+  }
+
+  async bit(seq: number): Promise<number> {
+    const block = maskBlockOf(seq);
+    let m = this.blocks.get(block);
+    if (!m) {
+      m = maskBlock(this.key, this.channel, block);
+      this.blocks.set(block, m);
+    }
+    return bitAt(await m, seq % MASK_BLOCK);
+  }
+}
+
+interface Unmasked {
+  seq: number;
+  /** evidence for the coded bit: > 0 means 1 */
+  code: number;
+}
+
+function score(sub: string, cw: Uint8Array, obs: readonly Unmasked[], trials: number): CandidateScore {
+  const ranked = [...obs].sort((x, y) => Math.abs(y.code) - Math.abs(x.code));
+  let best: CandidateScore | undefined;
+  for (const cut of CUTOFFS) {
+    const used = ranked.slice(0, Math.ceil(ranked.length * cut));
+    const agree = used.filter((o) => (o.code > 0 ? 1 : 0) === codeBitAt(cw, o.seq)).length;
+    const log10Chance = Math.min(
+      0,
+      log10BinomialTail(used.length, agree) + Math.log10(trials * CUTOFFS.length),
+    );
+    if (!best || log10Chance < best.log10Chance) best = { sub, agree, of: used.length, log10Chance };
+  }
+  return best!;
+}
+
+/** Generalised minimum distance decoding of the summed evidence per codeword position. */
+function recover(obs: readonly Unmasked[]): RsDecoded | undefined {
+  const evidence = new Map<number, number>();
+  for (const o of obs) evidence.set(positionOf(o.seq), (evidence.get(positionOf(o.seq)) ?? 0) + o.code);
+  const symbols: (number | undefined)[] = [];
+  const present: { at: number; reliability: number }[] = [];
+  for (let j = 0; j < WATERMARK_CODE.n; j++) {
+    let value = 0;
+    let reliability = Number.POSITIVE_INFINITY;
+    for (let b = 0; b < 8 && value >= 0; b++) {
+      const e = evidence.get(j * 8 + b);
+      if (e === undefined || e === 0) value = -1;
+      else {
+        value = (value << 1) | (e > 0 ? 1 : 0);
+        reliability = Math.min(reliability, Math.abs(e));
+      }
+    }
+    symbols.push(value < 0 ? undefined : value);
+    if (value >= 0) present.push({ at: j, reliability });
+  }
+  present.sort((x, y) => x.reliability - y.reliability);
+  const parity = WATERMARK_CODE.n - WATERMARK_CODE.k;
+  for (let extra = 0; present.length - extra >= WATERMARK_CODE.k + RS_MARGIN; extra++) {
+    const word = [...symbols];
+    for (const p of present.slice(0, extra)) word[p.at] = undefined;
+    const decoded = rsDecode(WATERMARK_CODE, word);
+    if (decoded && 2 * decoded.errors + decoded.erasures <= parity - RS_MARGIN) return decoded;
+  }
+  return undefined;
+}
+
+export interface DecideInput {
+  key: WatermarkKey;
+  channel: string;
+  evidence: readonly Evidence[];
+  /** sequence numbers index 0 may stand for (one value when indices are sequence numbers already) */
+  bases: readonly number[];
+  candidates: readonly string[];
+  /** largest accepted chance of naming an unrelated account */
+  alpha: number;
+}
+
+export async function decide(input: DecideInput): Promise<Verdict> {
+  const masks = new Masks(input.key, input.channel);
+  const codewords = await Promise.all(
+    input.candidates.map(async (sub) => ({ sub, cw: codeword(await accountCode(input.key, sub)) })),
+  );
+  const trials = Math.max(1, input.candidates.length) * input.bases.length;
+  let verdict: Verdict | undefined;
+  for (const base of input.bases) {
+    const obs = await Promise.all(
+      input.evidence.map(async (e) => {
+        const seq = base + e.index;
+        return { seq, code: (await masks.bit(seq)) ? -e.soft : e.soft };
+      }),
+    );
+    const scores = codewords.map((c) => score(c.sub, c.cw, obs, trials));
+    const best = scores.reduce<CandidateScore | undefined>(
+      (b, s) => (!b || s.log10Chance < b.log10Chance ? s : b),
+      undefined,
+    );
+    const decoded = obs.length >= MIN_SEGMENTS ? recover(obs) : undefined;
+    const here: Verdict = { judged: obs.length, base, ...(best ? { best } : {}) };
+    if (best && obs.length >= MIN_SEGMENTS && best.log10Chance <= Math.log10(input.alpha)) here.named = best;
+    if (decoded) {
+      const code = Buffer.from(decoded.data).toString('hex');
+      const match = await matchCode(input.key, input.candidates, decoded.data);
+      here.recovered = {
+        code,
+        errors: decoded.errors,
+        erasures: decoded.erasures,
+        ...(match ? { sub: match } : {}),
+      };
+    }
+    if (!verdict || rank(here) > rank(verdict)) verdict = here;
+  }
+  return verdict ?? { judged: 0, base: input.bases[0] ?? 0 };
+}
+
+/** Prefers a named account, then a recovered code, then the strongest best candidate. */
+function rank(v: Verdict): number {
+  return (v.named ? 2e6 : 0) + (v.recovered ? 1e6 : 0) - (v.best?.log10Chance ?? 0);
+}
+
+async function matchCode(key: WatermarkKey, candidates: readonly string[], code: Uint8Array) {
+  for (const sub of candidates) {
+    const own = await accountCode(key, sub);
+    if (own.every((b, i) => b === code[i])) return sub;
+  }
+  return undefined;
+}
