@@ -96,7 +96,8 @@ function videoChain(spec: RunSpec): string {
     : `${select},scale=${p.width}:${p.height}`;
 }
 
-function encoderArgs(spec: RunSpec): string[] {
+/** The video encoder options of a profile (shared with origin/watermark-measure.ts). */
+export function encoderArgs(spec: Pick<RunSpec, 'profile' | 'encoder'>): string[] {
   const p = spec.profile;
   const d = p.segmentSeconds;
   const rate = ['-b:v', p.videoBitrate, '-maxrate', p.videoBitrate, '-bufsize', bufsize(p.videoBitrate)];
