@@ -5,10 +5,11 @@
  * See docs/benchmark.md for what each row means and the latest numbers.
  */
 import { mkdir, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeLine, describeMachine, loadNow } from './lib/machine.ts';
 import { formatProfile, summarizeProfile } from './lib/profile.ts';
-import { formatTable, RESULTS_DIR, type Row, writeResults } from './lib/report.ts';
+import { formatTable, type Row, writeResults } from './lib/report.ts';
 import { parseSettings } from './lib/settings.ts';
 import { type Stack, startStack } from './lib/stack.ts';
 import { preflight } from './rows/checks.ts';
@@ -26,8 +27,9 @@ const log = (msg: string) =>
 if (machine.loadAtStart > machine.cpus / 2)
   log(`load average is ${machine.loadAtStart.toFixed(2)} on ${machine.cpus} cores: numbers will be noisy`);
 
+// profiles are large and not results: they go to the temporary directory, named in the output
 const profileDir = settings.profile
-  ? join(RESULTS_DIR, 'profiles', startedAt.toISOString().replace(/[:.]/g, '-'))
+  ? join(tmpdir(), 'edge-gateway-bench-profiles', startedAt.toISOString().replace(/[:.]/g, '-'))
   : undefined;
 if (profileDir) await mkdir(profileDir, { recursive: true });
 
@@ -68,7 +70,9 @@ const file = await writeResults({ startedAt, settings, machine: { ...machine, lo
 log(`results: ${file}`);
 if (profileDir) {
   for (const name of await readdir(profileDir))
-    console.log(`\n${formatProfile(name, await summarizeProfile(join(profileDir, name), 25))}`);
+    console.log(
+      `\n${formatProfile(join(profileDir, name), await summarizeProfile(join(profileDir, name), 25))}`,
+    );
 }
 
 async function measure(s: Stack): Promise<Row[]> {

@@ -42,7 +42,9 @@ export async function simulatePlayers(o: {
     requests++;
     try {
       const res = await client.request({ method: 'GET', path });
-      const body = text ? await res.body.text() : (await res.body.arrayBuffer(), '');
+      let body = '';
+      if (text) body = await res.body.text();
+      else await res.body.arrayBuffer();
       latencies.push(performance.now() - t);
       if (res.statusCode !== 200) {
         fail(String(res.statusCode));

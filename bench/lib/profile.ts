@@ -3,7 +3,7 @@
  * self time, and self time grouped by where the code lives (our src/ folders, a package, Node internals,
  * GC), each as a share of the busy (non-idle) time.
  *
- *   node bench/lib/profile.ts bench/results/profiles/<run>/memory.cpuprofile [top]
+ *   node bench/lib/profile.ts /tmp/edge-gateway-bench-profiles/<run>/memory.cpuprofile [top]
  */
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';

@@ -25,7 +25,7 @@ export interface Row {
   raw?: unknown;
 }
 
-export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 export const fmt = {
   reqs: (x: number) => `${Math.round(x).toLocaleString('en-US')} req/s`,
