@@ -168,7 +168,11 @@ export class OriginPool {
   private order(): OriginState[] {
     const now = this.opts.clock.now();
     let up = this.states.filter((s) => isUp(s, now));
-    const down = this.states.filter((s) => !isUp(s, now));
+    // among nodes that are not up, one that only fails its health check (e.g. a static origin without
+    // /healthz) goes before one that just failed a request, and the longest-failed last: a hung primary
+    // must not be tried first on every request just because no node passes its health check
+    const failedUntil = (s: OriginState) => (s.downUntil > now ? s.downUntil : 0);
+    const down = this.states.filter((s) => !isUp(s, now)).sort((a, b) => failedUntil(a) - failedUntil(b));
     if (this.opts.mode === 'round-robin' && up.length > 1) {
       const k = this.turn++ % up.length;
       up = [...up.slice(k), ...up.slice(0, k)];
