@@ -36,6 +36,9 @@ export interface AppDeps {
   delivery: Delivery;
   /** The transport peer: socket address on Node, CF-Connecting-IP on Workers. */
   peerAddress: (c: Context) => string | undefined;
+  /** The runtime's HTTP server already refuses header blocks over MAX_HEADER_BYTES (Node's parser does),
+   * so the app need not walk every header of every request to count them. */
+  serverCapsHeaders?: boolean;
   /** Synchronous SHA-256 for token cache keys where the runtime has one (Node); WebCrypto otherwise. */
   tokenHasher?: TokenHasher;
   /** Prometheus exposition, when the runtime has a registry. */
@@ -96,11 +99,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set('requestId', requestId);
     const url = c.req.url;
     if (url.length > MAX_URL_LENGTH) throw new ApiError('uri_too_long');
-    let headerBytes = 0;
-    c.req.raw.headers.forEach((v, k) => {
-      headerBytes += k.length + v.length + 4;
-    });
-    if (headerBytes > MAX_HEADER_BYTES) throw new ApiError('headers_too_large');
+    if (!deps.serverCapsHeaders) {
+      let headerBytes = 0;
+      c.req.raw.headers.forEach((v, k) => {
+        headerBytes += k.length + v.length + 4;
+      });
+      if (headerBytes > MAX_HEADER_BYTES) throw new ApiError('headers_too_large');
+    }
     c.set(
       'clientAddress',
       resolveClientAddress(

@@ -118,6 +118,7 @@ export async function startNodeGateway(
   const app = createApp({
     ...deps,
     peerAddress: (c) => getConnInfo(c).remote.address,
+    serverCapsHeaders: true,
     extraRoutes: (routes, ctx) => {
       if (config.devMode) demoRoutes(routes, () => readFile(HLS_JS, 'utf8'));
       // nginx edge mode (nginx/edge.conf): the auth subrequest, same Authenticator as /live/
