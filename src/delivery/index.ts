@@ -81,6 +81,14 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     sizeOf: (o) => o.bytes.byteLength,
     onSize: (bytes) => metrics.cacheSize.set(bytes),
   });
+  const mediaPlaylist = (channel: string, dir: string) =>
+    parseLiveObject(channel, dir ? `${dir}/index.m3u8` : 'index.m3u8');
+  const watermark = new WatermarkSelect({
+    secret: deps.watermarkSecret,
+    loadPlaylist: async (channel, dir, requestId) =>
+      (await playlists.load(channel, mediaPlaylist(channel, dir), requestId)).playlist.text,
+    logger: deps.logger,
+  });
   const playlists = new PlaylistRoute({
     pool,
     cache: new SegmentCache<Playlist>({
@@ -95,6 +103,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     ttlMs: deps.cache.playlistTtlMs,
     coalesceWaitMs,
     sameOrigins: deps.publicOrigins ?? [],
+    onMediaPlaylist: (channel, dir, text) => watermark.observe(channel, dir, text),
   });
   const segments = new SegmentRoute({
     pool,
@@ -103,15 +112,6 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     metrics,
     ttlMs: deps.cache.segmentTtlMs,
     coalesceWaitMs,
-  });
-  const mediaPlaylist = (channel: string, dir: string) =>
-    parseLiveObject(channel, dir ? `${dir}/index.m3u8` : 'index.m3u8');
-  const watermark = new WatermarkSelect({
-    secret: deps.watermarkSecret,
-    loadPlaylist: async (channel, dir, requestId) =>
-      (await playlists.load(channel, mediaPlaylist(channel, dir), requestId)).playlist.text,
-    clock: deps.clock,
-    logger: deps.logger,
   });
   const keys = new KeyRoute({
     channelKeys: deps.channelKeys ?? [],
@@ -129,7 +129,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       const obj = parseLiveObject(req.channel, req.object);
       if (obj.kind === 'key') return keys.serve(req, obj);
       if (obj.kind === 'playlist') return playlists.serve(req, obj);
-      return segments.serve(req, await watermark.select(req, obj));
+      return watermark.serve(req, obj, (o) => segments.serve(req, o));
     },
     health: () => pool.health(),
     async close() {

@@ -46,6 +46,8 @@ export interface PlaylistRouteDeps {
   /** public origins of this gateway: absolute playlist URIs on them get the token too */
   sameOrigins: readonly string[];
   horizonMs?: number;
+  /** told of every media playlist fetched from an origin (watermark-select.ts reads its tag) */
+  onMediaPlaylist?: (channel: string, dir: string, text: string) => void;
 }
 
 type Outcome = { playlist: Playlist } | { error: unknown };
@@ -162,6 +164,7 @@ export class PlaylistRoute {
       if (fetched.position) {
         this.served.set(key, { playlist, position: fetched.position, at: this.deps.clock.now() });
         this.deps.window.record(channel, obj.dir, fetched.position);
+        this.deps.onMediaPlaylist?.(channel, obj.dir, fetched.text);
       }
     }
     this.deps.cache.set(key, playlist, holdMs(playlist.text, this.deps.ttlMs));

@@ -4,14 +4,14 @@
  * is the one place that knows, so gateways need no channel list of their own. For such a rendition the player's
  * `{seq}.ts` is served from `{seq}.a.ts` or `{seq}.b.ts`, chosen for the viewer's account; the variant path is
  * what the cache and every origin request use, so a hit costs no origin round trip and failover works as for
- * any object. Origins of a watermarked channel hold no `{seq}.ts`: a gateway that has not learnt the flag
- * yet, or has no WATERMARK_SECRET, can never serve an unmarked copy.
+ * any object.
  *
- * What a rendition is, is learnt from the playlist route's cache (players load the playlist before its
- * segments) and remembered for `memoryMs`; when the playlist cannot be loaded, the last answer stands.
+ * The flag is read from every media playlist the playlist route fetches (players load it before its
+ * segments), so the segment path never waits for it. A rendition never seen is taken as unmarked, and any 404
+ * re-reads its playlist: an origin of a watermarked channel holds no `{seq}.ts`, so the guess costs one 404 and
+ * can never serve an unmarked copy, and a channel recreated with or without the mark corrects itself.
  */
 import { LRUCache } from 'lru-cache';
-import type { Clock } from '../clock.ts';
 import { ApiError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { LiveObject } from './paths.ts';
@@ -37,32 +37,45 @@ export interface WatermarkSelectDeps {
   secret: string | undefined;
   /** the media playlist of `{channel}/{dir}` as the origin wrote it (through the playlist cache) */
   loadPlaylist(channel: string, dir: string, requestId: string): Promise<string>;
-  clock: Clock;
   logger: Logger;
-  memoryMs?: number;
-}
-
-interface Known {
-  marked: boolean;
-  at: number;
 }
 
 export class WatermarkSelect {
   private readonly deps: WatermarkSelectDeps;
   private readonly chooser: VariantChooser | undefined;
-  private readonly renditions = new LRUCache<string, Known>({ max: 10_000 });
-  private readonly memoryMs: number;
+  /** `{channel}/{dir}` → watermarked */
+  private readonly renditions = new LRUCache<string, boolean>({ max: 10_000 });
 
   constructor(deps: WatermarkSelectDeps) {
     this.deps = deps;
-    this.memoryMs = deps.memoryMs ?? 10_000;
     this.chooser = deps.secret === undefined ? undefined : new VariantChooser({ secret: deps.secret });
   }
 
-  /** The object to fetch for this viewer: `obj` itself, or the viewer's variant of it. */
-  async select(req: LiveRequest, obj: LiveObject): Promise<LiveObject> {
-    if (obj.kind !== 'segment' || obj.seq === undefined) return obj;
-    if (!(await this.isMarked(req.channel, obj.dir, req.requestId))) return obj;
+  /** A media playlist of `{channel}/{dir}` fresh from an origin. */
+  observe(channel: string, dir: string, text: string): void {
+    this.renditions.set(`${channel}/${dir}`, isWatermarkedPlaylist(text));
+  }
+
+  /** Serves `obj` — or, on a watermarked rendition, the viewer's variant of it — with `fetch`. */
+  async serve(
+    req: LiveRequest,
+    obj: LiveObject,
+    fetch: (o: LiveObject) => Promise<Response>,
+  ): Promise<Response> {
+    if (obj.kind !== 'segment' || obj.seq === undefined) return fetch(obj);
+    const believed = this.renditions.get(`${req.channel}/${obj.dir}`) ?? false;
+    try {
+      return await fetch(await this.objectFor(req, obj, believed));
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.code !== 'not_found') throw err;
+      const marked = await this.relearn(req.channel, obj.dir, req.requestId);
+      if (marked === undefined || marked === believed) throw err;
+      return fetch(await this.objectFor(req, obj, marked));
+    }
+  }
+
+  private async objectFor(req: LiveRequest, obj: LiveObject, marked: boolean): Promise<LiveObject> {
+    if (!marked) return obj;
     if (!this.chooser) {
       this.deps.logger.error('watermarked channel, but WATERMARK_SECRET is not set', {
         requestId: req.requestId,
@@ -70,24 +83,15 @@ export class WatermarkSelect {
       });
       throw new ApiError('internal');
     }
-    const variant = await this.chooser.variant(req.sub, req.channel, obj.seq);
+    const variant = await this.chooser.variant(req.sub, req.channel, obj.seq as number);
     return { ...obj, path: variantPath(obj.path, variant), variant };
   }
 
-  private async isMarked(channel: string, dir: string, requestId: string): Promise<boolean> {
-    const id = `${channel}/${dir}`;
-    const known = this.renditions.get(id);
-    const now = this.deps.clock.now();
-    if (known && now - known.at <= this.memoryMs) return known.marked;
-    let text: string;
-    try {
-      text = await this.deps.loadPlaylist(channel, dir, requestId);
-    } catch (err) {
-      if (known) return known.marked;
-      throw err;
-    }
-    const marked = isWatermarkedPlaylist(text);
-    this.renditions.set(id, { marked, at: now });
-    return marked;
+  /** Reads the rendition's playlist again; undefined when it cannot be had (the 404 then stands). */
+  private async relearn(channel: string, dir: string, requestId: string): Promise<boolean | undefined> {
+    const text = await this.deps.loadPlaylist(channel, dir, requestId).catch(() => undefined);
+    if (text === undefined) return undefined;
+    this.observe(channel, dir, text);
+    return isWatermarkedPlaylist(text);
   }
 }

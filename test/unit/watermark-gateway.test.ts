@@ -138,6 +138,61 @@ describe('watermarked channel: each viewer gets the variants that spell their ac
   });
 });
 
+describe('how the gateway learns that a channel is watermarked', () => {
+  it('from the playlist players load first: no plain segment request ever reaches an origin', async () => {
+    const fresh = await testGateway({ ORIGINS: `${a.url},${b.url}`, ORIGIN_SECRET, WATERMARK_SECRET });
+    try {
+      const token = await fresh.mint({ ch: ['wm'] });
+      expect((await fresh.get('/live/wm/index.m3u8', { token })).status).toBe(200);
+      for (const seq of SEQS.slice(0, 8))
+        expect((await fresh.get(`/live/wm/${seq}.ts`, { token })).status).toBe(200);
+      expect(originRequests().filter((r) => /\/\d+\.ts$/.test(r.url))).toEqual([]);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('from a 404 when a segment comes first: one plain request, then variants only', async () => {
+    const fresh = await testGateway({ ORIGINS: `${a.url},${b.url}`, ORIGIN_SECRET, WATERMARK_SECRET });
+    try {
+      const token = await fresh.mint({ ch: ['wm'] });
+      for (const seq of SEQS.slice(0, 8))
+        expect((await fresh.get(`/live/wm/${seq}.ts`, { token })).status).toBe(200);
+      const plain = originRequests().filter((r) => /\/\d+\.ts$/.test(r.url));
+      expect(plain.map((r) => r.url)).toEqual(expect.arrayContaining([`/live/wm/${FIRST}.ts`]));
+      expect(new Set(plain.map((r) => r.url)).size).toBe(1);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('a channel whose mark is switched off is served plain again after one 404', async () => {
+    const fresh = await testGateway({ ORIGINS: `${a.url},${b.url}`, ORIGIN_SECRET, WATERMARK_SECRET });
+    const seq = FIRST + 63;
+    try {
+      const token = await fresh.mint({ ch: ['wm'] });
+      expect((await fresh.get('/live/wm/index.m3u8', { token })).status).toBe(200);
+      for (const origin of [a, b]) {
+        await origin.put('wm/index.m3u8', PLAYLIST.replace('#EXT-X-EDGE-WATERMARK:AB\n', ''));
+        await origin.put(`wm/${seq}.ts`, `plain ${seq}`);
+        for (const v of ['a', 'b']) await origin.remove(`wm/${seq}.${v}.ts`);
+      }
+      fresh.clock.advance(5_000); // past the playlist cache
+      const res = await fresh.get(`/live/wm/${seq}.ts`, { token });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe(`plain ${seq}`);
+      expect(res.headers.get('cache-control')).toMatch(/^public, /);
+    } finally {
+      await fresh.close();
+      for (const origin of [a, b]) {
+        await origin.put('wm/index.m3u8', PLAYLIST);
+        await origin.remove(`wm/${seq}.ts`);
+        for (const v of ['a', 'b'] as const) await origin.put(`wm/${seq}.${v}.ts`, body(v, seq));
+      }
+    }
+  });
+});
+
 describe('around watermarking', () => {
   it('an unwatermarked channel is served as before: the plain name, publicly cacheable', async () => {
     const token = await gw.mint({ ch: ['demo'] });
@@ -154,7 +209,9 @@ describe('around watermarking', () => {
       const res = await bare.get('/live/wm/1000.ts', { token });
       expect(res.status).toBe(500);
       expect((await res.json()).error).toBe('internal');
-      expect(originRequests().filter((r) => r.url !== '/live/wm/index.m3u8')).toEqual([]);
+      // the plain name was tried (the origins have no such file) and the playlist read: no variant fetched
+      const urls = new Set(originRequests().map((r) => r.url));
+      expect(urls).toEqual(new Set(['/live/wm/1000.ts', '/live/wm/index.m3u8']));
     } finally {
       await bare.close();
     }
