@@ -24,11 +24,14 @@ import {
 import type { TestKey } from '../helpers/keys.ts';
 import {
   channelState,
+  decryptSegment,
   type Feed,
+  fetchPlaylist,
   killOrphans,
   makeDataDir,
   type OriginNode,
   playlistSegments,
+  probeSegment,
   removeDataDir,
   startFeed,
   startOriginNode,
@@ -170,6 +173,31 @@ afterAll(async () => {
   if (scratch) await removeDataDir(scratch);
 });
 
+describe('origins', () => {
+  it('publish both variants of every number on both nodes, with the same timing', async () => {
+    const sources = nodes.map((n) => ({ url: n.url, headers: { 'x-origin-secret': ORIGIN_SECRET } }));
+    const listed = await Promise.all(
+      sources.map(async (src) => playlistSegments((await fetchPlaylist(src, CHANNEL))!)),
+    );
+    const [onA, onB] = listed.map((l) => new Set(l.filter((s) => !s.gap).map((s) => s.seq)));
+    const common = [...onA!].filter((seq) => onB!.has(seq)).slice(-3);
+    expect(common.length).toBeGreaterThan(0);
+    for (const seq of common) {
+      const timing = [];
+      for (const src of sources) {
+        for (const v of ['a', 'b']) {
+          const res = await fetch(`${src.url}/live/${CHANNEL}/${seq}.${v}.ts`, { headers: src.headers });
+          expect(res.status).toBe(200);
+          const clear = await decryptSegment(new Uint8Array(await res.arrayBuffer()), CHANNEL, seq);
+          const t = await probeSegment(clear, scratch);
+          timing.push([t.firstVideoPts, t.firstAudioPts, t.videoFrames]);
+        }
+      }
+      expect(new Set(timing.map((t) => t.join())).size).toBe(1);
+    }
+  });
+});
+
 describe('while X records, Y watches the same watermarked channel', () => {
   it('plays 20 s through the gateway as a player would: valid, decodable, no error', async () => {
     const { stderr } = await run(
@@ -225,8 +253,8 @@ describe('the detector', () => {
         file,
       ]);
       // one `pts,` line per packet (blank lines for side data)
-    const pts = [...stdout.matchAll(/^(\d+),?$/gm)].map((m) => Number(m[1]));
-    expect(pts.length).toBeGreaterThan(64 * 15 * 0.9);
+      const pts = [...stdout.matchAll(/^(\d+),?$/gm)].map((m) => Number(m[1]));
+      expect(pts.length).toBeGreaterThan(64 * 15 * 0.9);
       const steps = pts.slice(1).map((p, i) => p - pts[i]!);
       expect(Math.min(...steps)).toBeGreaterThan(0);
       expect(Math.max(...steps)).toBeLessThanOrEqual(1.5 * (90_000 / 15));
