@@ -1,23 +1,27 @@
 /**
  * From per-segment A/B evidence to an account, with a false-accusation bound that holds whatever the video.
  *
- * Naming (candidates given): each judged segment either agrees with the variant the candidate was served or
- * not, and counts with a weight that grows with the strength of its evidence (|amplitude|, clipped at the
- * 90th percentile, in 8 steps). For a recording that is not the candidate's — another account's, an unmarked
- * video, noise — the keyed mask makes the expected variants independent fair coins, whatever the video and
- * the weights, so the weighted score is distributed as a sum of ±weight with fair signs: its exact tail is
- * computed once per recording. That chance is multiplied by every hypothesis tried (candidates × alignments
- * of a recording file), and an account is named only when the bound is under `alpha`. Weighting keeps weak,
- * often wrong decisions from drowning strong ones: after a re-encode it gains 2–3 orders of magnitude over
- * counting agreements.
+ * Votes: the evidence of each segment is unmasked (the keyed mask bit of its sequence number) and summed per
+ * position of the 256-bit codeword, so a position is one vote however often a long recording sees it. That
+ * matters: another account's codeword agrees or disagrees with a candidate's at a position every time the
+ * position comes round, so repeats carry no new evidence about who it is.
  *
- * Recovery (no candidate needed): the evidence of every position of the 256-bit codeword is summed (a long
- * recording sees a position more than once) and Reed-Solomon decoded with generalised minimum distance: the
+ * Naming (candidates given): each vote agrees with the candidate's codeword bit or not, and counts with a
+ * weight that grows with its strength (|vote|, clipped at the 90th percentile, in 8 steps). For an unmarked or
+ * unrelated video the votes' signs are fair coins independent of their strengths (the mask randomises them),
+ * so the weighted score is a sum of ±weight with fair signs: its exact tail is computed by convolution. For
+ * another account's recording the agreement is that of two RS codewords of independent random codes, which
+ * behave like fair coins too (and differ in at least 25 of 32 symbols). The chance is multiplied by every
+ * hypothesis tried (candidates × alignments of a recording file), and an account is named only when that
+ * bound is under `alpha`. Weighting keeps weak, often wrong votes from drowning strong ones: after a re-encode
+ * it gains 2–3 orders of magnitude over counting agreements.
+ *
+ * Recovery (no candidate needed): the votes are Reed-Solomon decoded with generalised minimum distance: the
  * least reliable symbols are erased one by one until a decoding succeeds. Four parity symbols are held back
- * from correction, so a random word decodes by chance with probability below ~2^-32.
+ * from correction, so a random word decodes by chance with probability below ~2^-32 per attempt.
  */
 import {
-  codeBitAt,
+  CODE_POSITIONS,
   codeword,
   maskBlockOf,
   positionOf,
@@ -49,8 +53,9 @@ export interface Evidence {
 
 export interface CandidateScore {
   sub: string;
-  /** segments whose decision agrees with the candidate's variant (unweighted, for reading) */
+  /** codeword positions whose vote agrees with the candidate's bit (unweighted, for reading) */
   agree: number;
+  /** codeword positions voted on */
   of: number;
   /** log10 of the bound on the chance that an unrelated recording scores this well (all hypotheses counted) */
   log10Chance: number;
@@ -111,14 +116,13 @@ class Masks {
   }
 }
 
-interface Unmasked {
-  seq: number;
-  /** evidence for the coded bit: > 0 means 1 */
-  code: number;
-  weight: number;
+/** The summed, unmasked evidence for one codeword position: > 0 votes for bit 1. */
+interface Vote {
+  position: number;
+  value: number;
 }
 
-/** Integer weight per segment from the strength of its evidence; independent of any candidate. */
+/** Integer weight per vote from its strength; independent of any candidate. */
 function weigh(softs: readonly number[]): number[] {
   const sorted = softs.map(Math.abs).sort((a, b) => a - b);
   const full = sorted[Math.min(sorted.length - 1, Math.floor(FULL_WEIGHT_QUANTILE * sorted.length))] ?? 0;
@@ -160,33 +164,33 @@ const MIN_LOG10 = -300;
 function score(
   sub: string,
   cw: Uint8Array,
-  obs: readonly Unmasked[],
+  votes: readonly Vote[],
+  weights: readonly number[],
   tail: (score: number) => number,
   trials: number,
 ): CandidateScore {
   let agree = 0;
   let weighted = 0;
-  for (const o of obs) {
-    const same = (o.code > 0 ? 1 : 0) === codeBitAt(cw, o.seq);
+  votes.forEach((v, i) => {
+    const same = (v.value > 0 ? 1 : 0) === bitAt(cw, v.position);
     if (same) agree++;
-    weighted += same ? o.weight : -o.weight;
-  }
+    weighted += same ? weights[i]! : -weights[i]!;
+  });
   const log10Chance = Math.min(0, tail(weighted) + Math.log10(trials));
-  return { sub, agree, of: obs.length, log10Chance };
+  return { sub, agree, of: votes.length, log10Chance };
 }
 
-/** Generalised minimum distance decoding of the summed evidence per codeword position. */
-function recover(obs: readonly Unmasked[]): RsDecoded | undefined {
-  const evidence = new Map<number, number>();
-  for (const o of obs) evidence.set(positionOf(o.seq), (evidence.get(positionOf(o.seq)) ?? 0) + o.code);
+/** Generalised minimum distance decoding of the votes. */
+function recover(votes: readonly Vote[]): RsDecoded | undefined {
+  const byPosition = new Map(votes.map((v) => [v.position, v.value]));
   const symbols: (number | undefined)[] = [];
   const present: { at: number; reliability: number }[] = [];
   for (let j = 0; j < WATERMARK_CODE.n; j++) {
     let value = 0;
     let reliability = Number.POSITIVE_INFINITY;
     for (let b = 0; b < 8 && value >= 0; b++) {
-      const e = evidence.get(j * 8 + b);
-      if (e === undefined || e === 0) value = -1;
+      const e = byPosition.get(j * 8 + b);
+      if (e === undefined) value = -1;
       else {
         value = (value << 1) | (e > 0 ? 1 : 0);
         reliability = Math.min(reliability, Math.abs(e));
@@ -206,6 +210,19 @@ function recover(obs: readonly Unmasked[]): RsDecoded | undefined {
   return undefined;
 }
 
+/** Unmasked evidence summed per codeword position, for the alignment `base`; zero sums carry no vote. */
+async function votesOf(masks: Masks, evidence: readonly Evidence[], base: number): Promise<Vote[]> {
+  const sums = new Array<number>(CODE_POSITIONS).fill(0);
+  const seen = new Array<boolean>(CODE_POSITIONS).fill(false);
+  for (const e of evidence) {
+    const seq = base + e.index;
+    const at = positionOf(seq);
+    sums[at]! += (await masks.bit(seq)) ? -e.soft : e.soft;
+    seen[at] = true;
+  }
+  return sums.flatMap((value, position) => (seen[position] && value !== 0 ? [{ position, value }] : []));
+}
+
 export interface DecideInput {
   key: WatermarkKey;
   channel: string;
@@ -223,24 +240,20 @@ export async function decide(input: DecideInput): Promise<Verdict> {
     input.candidates.map(async (sub) => ({ sub, cw: codeword(await accountCode(input.key, sub)) })),
   );
   const trials = Math.max(1, input.candidates.length) * input.bases.length;
-  const weights = weigh(input.evidence.map((e) => e.soft));
-  const tail = nullTail(weights);
+  const judged = input.evidence.length;
   let verdict: Verdict | undefined;
   for (const base of input.bases) {
-    const obs = await Promise.all(
-      input.evidence.map(async (e, i) => {
-        const seq = base + e.index;
-        return { seq, code: (await masks.bit(seq)) ? -e.soft : e.soft, weight: weights[i]! };
-      }),
-    );
-    const scores = codewords.map((c) => score(c.sub, c.cw, obs, tail, trials));
+    const votes = await votesOf(masks, input.evidence, base);
+    const weights = weigh(votes.map((v) => v.value));
+    const tail = nullTail(weights);
+    const scores = codewords.map((c) => score(c.sub, c.cw, votes, weights, tail, trials));
     const best = scores.reduce<CandidateScore | undefined>(
       (b, s) => (!b || s.log10Chance < b.log10Chance ? s : b),
       undefined,
     );
-    const decoded = obs.length >= MIN_SEGMENTS ? recover(obs) : undefined;
-    const here: Verdict = { judged: obs.length, base, ...(best ? { best } : {}) };
-    if (best && obs.length >= MIN_SEGMENTS && best.log10Chance <= Math.log10(input.alpha)) here.named = best;
+    const decoded = judged >= MIN_SEGMENTS ? recover(votes) : undefined;
+    const here: Verdict = { judged, base, ...(best ? { best } : {}) };
+    if (best && judged >= MIN_SEGMENTS && best.log10Chance <= Math.log10(input.alpha)) here.named = best;
     if (decoded) {
       const code = Buffer.from(decoded.data).toString('hex');
       const match = await matchCode(input.key, input.candidates, decoded.data);

@@ -14,7 +14,7 @@ export function formatChance(log10: number): string {
 }
 
 function describeScore(s: CandidateScore): string {
-  return `${s.agree} of ${s.of} segments agree; chance for an unrelated account ≤ ${formatChance(s.log10Chance)}`;
+  return `${s.agree} of ${s.of} code positions agree; chance for an unrelated account ≤ ${formatChance(s.log10Chance)}`;
 }
 
 function describeRecording(r: DetectResult): string {

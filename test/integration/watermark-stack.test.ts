@@ -265,7 +265,7 @@ describe('the detector', () => {
       expect(r.json.judged).toBeGreaterThanOrEqual(64);
       expect(r.json.named.log10Chance).toBeLessThan(-6);
       console.log(
-        `[measure] clean recording: ${r.json.named.agree}/${r.json.named.of} segments agree, chance ≤ ${r.json.named.chance}; code ${r.json.code ?? 'not recovered'}`,
+        `[measure] clean recording: ${r.json.named.agree}/${r.json.named.of} code positions agree, chance ≤ ${r.json.named.chance}; code ${r.json.code ?? 'not recovered'}`,
       );
       console.log(
         `[measure] CPU per channel (test-180p, libx264 ultrafast): watermarked ${(cpu.marked * 100).toFixed(1)} % of a core, plain ${(cpu.plain * 100).toFixed(1)} % (×${(cpu.marked / cpu.plain).toFixed(2)})`,
@@ -289,7 +289,7 @@ describe('the detector', () => {
     ]);
     expect(r.json.account).toBe(X);
     console.log(
-      `[measure] after re-encode (256x144, 100 kbps): ${r.json.named.agree}/${r.json.named.of} segments agree, chance ≤ ${r.json.named.chance}`,
+      `[measure] after re-encode (256x144, 100 kbps): ${r.json.named.agree}/${r.json.named.of} code positions agree, chance ≤ ${r.json.named.chance}`,
     );
   }, 120_000);
 

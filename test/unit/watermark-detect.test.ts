@@ -94,6 +94,17 @@ describe('naming', () => {
     expect(v.named).toBeUndefined();
   });
 
+  it('names nobody from a long recording (8 codeword cycles) of an account missing from 200 candidates', async () => {
+    // each position comes round 8 times; counted per segment, codewords that happen to agree a little more
+    // than half would look overwhelming — votes are per position
+    const v = await run(await evidenceOf('mallory', 2048, 0, 8), {
+      candidates: Array.from({ length: 200 }, (_, i) => `user-${i}`),
+    });
+    expect(v.named).toBeUndefined();
+    expect(v.best!.of).toBe(256);
+    expect(v.best!.log10Chance).toBeGreaterThan(-4);
+  });
+
   it('needs at least 16 judged segments', async () => {
     const v = await run(await evidenceOf('alice', 15, 0, 4));
     expect(v.named).toBeUndefined();
