@@ -29,6 +29,8 @@ export interface StackOptions {
   channel?: string;
   profile?: string;
   encrypt?: boolean;
+  /** forensic A/B watermarking of the channel (origins encode both variants, the gateway picks per viewer) */
+  watermark?: boolean;
   tokenTtl?: number;
   /** extra gateway environment (e.g. REDIS_URL, SESSION_POLICY) */
   gatewayEnv?: Record<string, string>;
@@ -75,6 +77,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const issuerKey = `iss-${randomHex(16)}`;
   const originSecret = randomHex(16);
   const keySecret = `v1:${randomHex(32)}`;
+  const watermarkEnv: Record<string, string> = opts.watermark ? { WATERMARK_SECRET: randomHex(16) } : {};
 
   const children = new StackProcesses({ cwd: ROOT, log });
 
@@ -88,6 +91,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ORIGIN_SECRET: originSecret,
     START_INTERVAL: '0',
     LOG_LEVEL: 'warn',
+    ...watermarkEnv,
   });
   const node = process.execPath;
   const originA = children.spawn('origin-a', node, () => ['origin/main.ts'], originEnv('origin-a', portA));
@@ -111,6 +115,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     TOKEN_MAX_TTL: String(opts.tokenTtl ?? 600),
     DEV_MODE: '1',
     LOG_LEVEL: 'warn',
+    ...watermarkEnv,
     ...opts.gatewayEnv,
   });
 
@@ -142,6 +147,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           input: `udp://127.0.0.1:${i ? udpB : udpA}`,
           profile: opts.profile ?? 'test-180p',
           encrypt: opts.encrypt ?? true,
+          ...(opts.watermark ? { watermark: true } : {}),
         }),
       });
       if (!res.ok && res.status !== 409)

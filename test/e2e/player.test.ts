@@ -1,6 +1,6 @@
 /**
  * The seed's promises, end to end in Debian's Chromium: the whole stack (`startStack`, as `npm start` runs
- * it) with a 20 s token, the demo page plays for more than three token lifetimes while origin A is
+ * it, with the channel forensically watermarked) with a 20 s token, the demo page plays for more than three token lifetimes while origin A is
  * SIGKILLed midway — no stall, no fatal error, no 4xx/5xx, silent refreshes; then the same token from another
  * address (403 ip_mismatch), a second device on the same account (the first one is told session_replaced),
  * and ffmpeg as a client decrypting AES-128 through the gateway.
@@ -35,7 +35,13 @@ describe('the live stack in Chromium', () => {
 
   beforeAll(async () => {
     try {
-      stack = await startStack({ tokenTtl: TOKEN_TTL, ...(await stackPorts()), log: output.log });
+      // a watermarked channel: each viewer is served their own A/B variant sequence, which must stay invisible
+      stack = await startStack({
+        tokenTtl: TOKEN_TTL,
+        watermark: true,
+        ...(await stackPorts()),
+        log: output.log,
+      });
       browser = await launchChromium();
     } catch (err) {
       output.print('start-up failed');
@@ -58,8 +64,15 @@ describe('the live stack in Chromium', () => {
       if (msg.type() === 'error') pageErrors.push(msg.text());
     });
     const failedResponses: string[] = [];
+    let watermarkedSegments = 0;
     page.on('response', (res) => {
       if (res.status() >= 400) failedResponses.push(`${res.status()} ${new URL(res.url()).pathname}`);
+      // a viewer's own variant is private to them (SPEC §6): proof the segments were the watermarked ones
+      if (
+        /\/live\/[^/]+\/\d+\.ts$/.test(new URL(res.url()).pathname) &&
+        /private/.test(res.headers()['cache-control'] ?? '')
+      )
+        watermarkedSegments++;
     });
     const tokensUsed = new Set<string>();
     page.on('request', (req) => {
@@ -111,6 +124,7 @@ describe('the live stack in Chromium', () => {
       originKilledAfterSeconds: killedAt ? Math.round((killedAt - started) / 1000) : null,
       originFailovers: sumMetric(metrics, 'edge_origin_failovers_total'),
       httpErrors: player.httpErrors.length + failedResponses.length,
+      watermarkedSegments,
       screenshot: screenshotPath,
     };
     console.log(`E2E-RESULT ${JSON.stringify(result)}`);
@@ -121,6 +135,7 @@ describe('the live stack in Chromium', () => {
     expect(player.stopped).toBeNull();
     expect(killedAt).toBeGreaterThan(0);
     expect(metrics).toMatch(new RegExp(`edge_origin_up\\{origin="${stack.originUrls[0]}"\\} 0`));
+    expect(watermarkedSegments).toBeGreaterThan(10);
     expect(player.stalls).toBe(0);
     expect(player.httpErrors).toEqual([]);
     expect(failedResponses).toEqual([]);
