@@ -9,9 +9,9 @@ import { manualClock } from '../../src/clock.ts';
 import { createDelivery } from '../../src/delivery/index.ts';
 import { createNodeOriginFetch, type NodeOriginFetch } from '../../src/delivery/node-fetch.ts';
 import type { Delivery, LiveRequest } from '../../src/delivery/types.ts';
-import { ApiError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { promMetrics } from '../../src/prom.ts';
+import { liveRequest, serveObject } from '../helpers/delivery.ts';
 import { type FixtureOrigin, startFixtureOrigin } from '../helpers/fixture-origin.ts';
 import { waitFor } from '../helpers/net.ts';
 
@@ -59,33 +59,8 @@ afterEach(async () => {
   await Promise.all([a.close(), b.close()]);
 });
 
-function live(object: string, init: Partial<LiveRequest> = {}): LiveRequest {
-  return {
-    channel: 'demo',
-    object,
-    method: 'GET',
-    headers: new Headers(),
-    queryToken: undefined,
-    sub: 'acct-1',
-    requestId: 'req-1',
-    ...init,
-  };
-}
-
-async function get(object: string, init: Partial<LiveRequest> = {}) {
-  try {
-    const res = await delivery.serve(live(object, init));
-    return {
-      status: res.status,
-      code: undefined,
-      body: new Uint8Array(await res.arrayBuffer()),
-      headers: res.headers,
-    };
-  } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
-    return { status: err.status, code: err.code, body: new Uint8Array(0), headers: new Headers(err.headers) };
-  }
-}
+const live = liveRequest;
+const get = (object: string, init: Partial<LiveRequest> = {}) => serveObject(delivery, object, init);
 
 /** Byte comparison without a deep-equality walk over megabytes. */
 function expectBytes(actual: Uint8Array, expected: Uint8Array): void {
