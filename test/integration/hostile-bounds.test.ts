@@ -9,20 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOriginApp } from '../../origin/app.ts';
-import { ChannelManager } from '../../origin/channels.ts';
-import { parseOriginConfig } from '../../origin/config.ts';
-import { createOriginMetrics } from '../../origin/metrics.ts';
-import { ChannelStore } from '../../origin/store.ts';
 import { manualClock } from '../../src/clock.ts';
 import { deriveChannelKey } from '../../src/delivery/keys.ts';
 import { LiveWindow } from '../../src/delivery/live-window.ts';
-import { silentLogger } from '../../src/log.ts';
 import { promMetrics } from '../../src/prom.ts';
 import { createSessionGuard } from '../../src/sessions/guard.ts';
 import { MemorySessionStore } from '../../src/sessions/memory.ts';
 import { type FixtureOrigin, startFixtureOrigin } from '../helpers/fixture-origin.ts';
 import { type TestGateway, testGateway } from '../helpers/gateway.ts';
+import { inProcessOrigin } from '../helpers/origin-app.ts';
 
 let origin: FixtureOrigin;
 beforeAll(async () => {
@@ -203,27 +198,11 @@ describe('origin node, through its operator API', () => {
   });
 
   it('channels (and so the start queue, metrics and publishers) are bounded by encoder capacity', async () => {
-    const config = parseOriginConfig({
+    const { app, manager } = inProcessOrigin({
       OPERATOR_API_KEY: 'operator-key-0123456789',
       DATA_DIR: dataDir,
       CPU_CAPACITY: '1',
     });
-    const metrics = createOriginMetrics();
-    const manager = new ChannelManager({
-      config,
-      probe: {
-        encoder: 'libx264',
-        ffmpegVersion: 'ffmpeg 5.1',
-        nvenc: { usable: false, reason: 'none' },
-        gpuModel: undefined,
-      },
-      device: { kind: 'cpu', cores: config.cpuCapacity },
-      store: new ChannelStore(dataDir),
-      clock: manualClock(),
-      metrics,
-      logger: silentLogger,
-    });
-    const app = createOriginApp({ config, manager, metrics, logger: silentLogger, ready: () => true });
     const headers = { authorization: 'Bearer operator-key-0123456789', 'content-type': 'application/json' };
     const capacity = (await (await app.request('/v1/capacity', { headers })).json()).profiles['test-180p']
       .maxChannels;

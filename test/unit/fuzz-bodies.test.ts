@@ -9,16 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOriginApp } from '../../origin/app.ts';
-import { ChannelManager } from '../../origin/channels.ts';
-import { parseOriginConfig } from '../../origin/config.ts';
-import { createOriginMetrics } from '../../origin/metrics.ts';
-import { ChannelStore } from '../../origin/store.ts';
-import { manualClock } from '../../src/clock.ts';
-import { silentLogger } from '../../src/log.ts';
+import type { ChannelManager } from '../../origin/channels.ts';
 import { type FixtureOrigin, startFixtureOrigin } from '../helpers/fixture-origin.ts';
 import { API_KEY, type TestGateway, testGateway } from '../helpers/gateway.ts';
 import { contractBreach, rawOf } from '../helpers/hostile.ts';
+import { inProcessOrigin } from '../helpers/origin-app.ts';
 
 const RUNS = { numRuns: 300, timeout: 5_000, interruptAfterTimeLimit: 30_000 };
 
@@ -85,34 +80,18 @@ async function snapshot(dir: string): Promise<string[]> {
 
 describe('origin: POST /v1/channels bodies', () => {
   let dataDir: string;
-  let app: ReturnType<typeof createOriginApp>;
+  let app: ReturnType<typeof inProcessOrigin>['app'];
   let manager: ChannelManager;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'fuzz-bodies-'));
-    const config = parseOriginConfig({
+    // the start queue is not running (a node still booting): an accepted channel stays queued, no ffmpeg
+    ({ app, manager } = inProcessOrigin({
       OPERATOR_API_KEY: 'operator-key-0123456789',
       DATA_DIR: dataDir,
       CHANNEL_KEY_SECRET: `v1:${'ab'.repeat(32)}`,
       CPU_CAPACITY: '2',
-    });
-    const metrics = createOriginMetrics();
-    manager = new ChannelManager({
-      config,
-      probe: {
-        encoder: 'libx264',
-        ffmpegVersion: 'ffmpeg version 5.1',
-        nvenc: { usable: false, reason: 'none' },
-        gpuModel: undefined,
-      },
-      device: { kind: 'cpu', cores: config.cpuCapacity },
-      store: new ChannelStore(dataDir),
-      clock: manualClock(),
-      metrics,
-      logger: silentLogger,
-    });
-    // the start queue is not running (a node still booting): an accepted channel stays queued, no ffmpeg
-    app = createOriginApp({ config, manager, metrics, logger: silentLogger, ready: () => true });
+    }));
   });
   afterAll(async () => {
     await rm(dataDir, { recursive: true, force: true });

@@ -11,19 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createOriginApp } from '../../origin/app.ts';
-import { ChannelManager } from '../../origin/channels.ts';
-import { parseOriginConfig } from '../../origin/config.ts';
 import { channelArgs, type RunSpec } from '../../origin/ffmpeg-args.ts';
-import { createOriginMetrics } from '../../origin/metrics.ts';
 import { PROFILES } from '../../origin/profiles.ts';
 import { Publisher } from '../../origin/publisher.ts';
-import { ChannelStore } from '../../origin/store.ts';
 import { channelPattern, markGraph, PATTERN_GRID } from '../../origin/watermark-filter.ts';
 import { VariantPairs } from '../../origin/watermark-pairs.ts';
-import { manualClock } from '../../src/clock.ts';
 import { deriveChannelKey, parseChannelKeySecrets, sequenceIv } from '../../src/delivery/keys.ts';
-import { silentLogger } from '../../src/log.ts';
+import { inProcessOrigin } from '../helpers/origin-app.ts';
 
 const run = promisify(execFile);
 const WATERMARK_SECRET = 'watermark-secret-for-tests-0123';
@@ -205,28 +199,12 @@ describe('publishing a watermarked channel', () => {
 
 describe('operator API: watermarked channels', () => {
   function build(env: Record<string, string>) {
-    const config = parseOriginConfig({
+    const { app } = inProcessOrigin({
       OPERATOR_API_KEY: 'operator-key-0123456789',
       DATA_DIR: dir,
       CPU_CAPACITY: '0.125',
       ...env,
     });
-    const metrics = createOriginMetrics();
-    const manager = new ChannelManager({
-      config,
-      probe: {
-        encoder: 'libx264',
-        ffmpegVersion: 'ffmpeg 5.1',
-        nvenc: { usable: false, reason: 'none' },
-        gpuModel: undefined,
-      },
-      device: { kind: 'cpu', cores: config.cpuCapacity },
-      store: new ChannelStore(dir),
-      clock: manualClock(),
-      metrics,
-      logger: silentLogger,
-    });
-    const app = createOriginApp({ config, manager, metrics, logger: silentLogger, ready: () => true });
     return (path: string, body?: unknown) =>
       app.request(path, {
         method: body === undefined ? 'GET' : 'POST',
