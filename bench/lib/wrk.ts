@@ -3,11 +3,11 @@
  * client on two shared cores. It runs as a child process, asynchronously, so nothing here ever blocks an
  * event loop; requests cycle through a list (tokens, signed links) via wrk-requests.lua.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCommand } from './run.ts';
 
 const SCRIPT = fileURLToPath(new URL('./wrk-requests.lua', import.meta.url));
 
@@ -52,7 +52,7 @@ export async function runWrk(spec: LoadSpec): Promise<LoadResult> {
   await writeFile(list, spec.requests.map(requestLine).join('\n') + '\n');
   try {
     const args = ['-t1', `-c${spec.connections}`, `-d${spec.seconds}s`, '--timeout', '10s'];
-    const out = await run('wrk', [...args, '-s', SCRIPT, spec.url, '--', list]);
+    const out = await runCommand('wrk', [...args, '-s', SCRIPT, spec.url, '--', list]);
     const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
     if (!line) throw new Error(`wrk printed no summary:\n${out}`);
     const s = JSON.parse(line) as WrkSummary;
@@ -81,21 +81,4 @@ function requestLine(r: BenchRequest): string {
   for (const f of fields)
     if (/[\t\n]/.test(f)) throw new Error('wrk: request fields cannot hold tabs or newlines');
   return fields.join('\t');
-}
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${cmd} exited with ${code}:\n${out}`)),
-    );
-  });
 }

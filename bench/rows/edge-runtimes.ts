@@ -4,9 +4,9 @@
  * Worker on workerd and the nginx edge in front of the gateway. That script runs as its own process (it
  * is a program, not a module) with wrk; its table is kept verbatim and its summary ratios become rows.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { fmt, type Row } from '../lib/report.ts';
+import { runCommand } from '../lib/run.ts';
 
 const SCRIPT = fileURLToPath(new URL('../edge.ts', import.meta.url));
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,7 +20,7 @@ export async function edgeRuntimeRows(o: {
   const args = [SCRIPT, '--load', 'wrk', '--seconds', String(o.seconds), '--rounds', String(o.rounds)];
   let output: string;
   try {
-    output = await run(process.execPath, args);
+    output = await runCommand(process.execPath, args, { cwd: REPO, name: 'bench/edge.ts' });
   } catch (err) {
     const why = (err as Error).message.split('\n').slice(-3).join(' ').slice(0, 300);
     return {
@@ -77,21 +77,4 @@ export async function edgeRuntimeRows(o: {
     ],
     output,
   };
-}
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`bench/edge.ts exited with ${code}:\n${out}`)),
-    );
-  });
 }
